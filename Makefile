@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Build chain as in libbpf-bootstrap: bpf/%.bpf.c -> .output/%.bpf.o ->
+# .output/%.skel.h -> .output/%.o -> sockops-cb
+OUTPUT := .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH ?= $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/' \
+			 | sed 's/ppc64le/powerpc/' | sed 's/mips.*/mips/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+HOOKSDIR ?= $(PREFIX)/share/containers/oci/hooks.d
+CNIBINDIR ?= /opt/cni/bin
+VERSION := 0.1.0
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	  -DSCB_VERSION='"$(VERSION)"'
+INCLUDES := -I$(OUTPUT) -Ibpf -Iplugin
+LDLIBS := -lbpf -lelf -lz -lcjson
+# BPF sees the host's uapi headers only through -idirafter, as
+# libbpf-bootstrap does, so vmlinux.h types win.
+CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BIN := sockops-cb
+BPF_SRCS := bpf/sockops.bpf.c
+SKELS := $(OUTPUT)/sockops.skel.h
+PLUGIN_SRCS := $(wildcard plugin/*.c)
+PLUGIN_OBJS := $(patsubst plugin/%.c,$(OUTPUT)/%.o,$(PLUGIN_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(PLUGIN_OBJS))
+UNIT_SRCS := $(wildcard test/unit/test_*.c)
+UNIT_BINS := $(patsubst test/unit/%.c,test/unit/%.t,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s%s\n' "$(1)" "$(patsubst $(abspath $(OUTPUT))/%,%,$(2))" \
+		"$(if $(3), $(3))";
+	MAKEFLAGS += --no-print-directory
+endif
+
+.PHONY: all
+all: $(BIN)
+
+$(OUTPUT) $(OUTPUT)/cni:
+	$(call msg,MKDIR,$@)
+	$(Q)mkdir -p $@
+
+# vmlinux.h is generated from the build host's BTF: CO-RE relocations make
+# the object run on any BTF kernel, so no per-arch copy is kept in git.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,VMLINUX,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) \
+		$(CLANG_BPF_SYS_INCLUDES) -c $(filter %.c,$^) -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# C objects wait for the skeleton they include.
+$(PLUGIN_OBJS): $(SKELS)
+
+$(OUTPUT)/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(BIN): $(PLUGIN_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)mkdir -p $(OUTPUT)/cni && ln -sf ../../$(BIN) $(OUTPUT)/cni/$(BIN)
+
+test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $^ $(LDLIBS) -o $@
+
+.PHONY: deps
+deps:
+	$(Q)test/setup.sh
+
+.PHONY: test-unit
+test-unit: $(UNIT_BINS)
+	$(Q)test/run.sh --unit-only
+
+.PHONY: test-bats
+test-bats: $(BIN)
+	$(Q)test/run.sh --bats-only
+
+.PHONY: test
+test: deps
+	$(Q)$(MAKE) $(BIN) $(UNIT_BINS)
+	$(Q)test/run.sh
+
+.PHONY: demo
+demo: deps
+	$(Q)$(MAKE) $(BIN)
+	$(Q)test/demo.sh
+
+.PHONY: bench
+bench: deps
+	$(Q)$(MAKE) $(BIN)
+	$(Q)bench/run.sh
+
+.PHONY: install
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	install -D -m 0644 examples/config.json $(DESTDIR)$(SYSCONFDIR)/sockops-cb/config.json
+	install -d $(DESTDIR)$(HOOKSDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		hooks/sockops-cb.json > $(DESTDIR)$(HOOKSDIR)/sockops-cb.json
+	install -d $(DESTDIR)$(CNIBINDIR)
+	ln -sf $(BINDIR)/$(BIN) $(DESTDIR)$(CNIBINDIR)/$(BIN)
+
+.PHONY: clean
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT) $(BIN) test/unit/*.t
+
+# delete failed targets
+.DELETE_ON_ERROR:
+
+# keep intermediate (.skel.h, .bpf.o, etc) targets
+.SECONDARY:

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* sockops-cb: one sock_ops program, loaded once per node and attached to
+ * every traced cgroup. It finds the socket's target (the nearest traced
+ * cgroup above the socket, or its registered netns), asks the kernel for
+ * that target's callbacks, and turns them into counters and events. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "sockops.h"
+
+#define AF_INET		2
+#define AF_INET6	10
+#define TCP_CLOSE	7
+#define SCB_NETNS_BIT	(1ULL << 63)
+
+/* Bytes in the ring buffer before we wake the reader; below that the
+ * reader polls. A wake-up per event costs ~8 µs (see docs/performance.md). */
+const volatile __u32 wakeup_bytes = 64 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SCB_MAX_TARGETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct scb_target);
+} targets SEC(".maps");
+
+/* Entries are created by user space at attach, so the program never
+ * allocates; BPF_F_NO_PREALLOC keeps an idle node's memory small. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SCB_MAX_TARGETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct scb_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct scb_sock);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 512 * 1024);
+} events SEC(".maps");
+
+/* control[0]: non-zero while a `trace` reader is attached; events cost
+ * nothing when nobody reads them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} control SEC(".maps");
+
+static __always_inline struct scb_target *target_of_cgroup(struct bpf_sock *sk,
+							   __u64 *key)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct scb_target *t;
+	struct cgroup *cg;
+	int i;
+
+	if (!tp)
+		return NULL;
+	cg = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup);
+	/* Nearest traced cgroup wins: a container inside a traced pod is
+	 * counted for the container when both are attached. */
+	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
+		*key = BPF_CORE_READ(cg, kn, id);
+		t = bpf_map_lookup_elem(&targets, key);
+		if (t)
+			return t;
+		cg = BPF_CORE_READ(cg, self.parent, cgroup);
+	}
+	return NULL;
+}
+
+static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops,
+						      struct bpf_sock *sk, __u64 *key)
+{
+	struct scb_target *t = target_of_cgroup(sk, key);
+
+	if (t)
+		return t;
+	*key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
+	return bpf_map_lookup_elem(&targets, key);
+}
+
+/* Socket state for this connection, found and created on its first
+ * callback; NULL for sockets of no target. */
+static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
+						struct scb_target **tp)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct scb_target *t;
+	struct scb_sock *s;
+	__u64 key;
+
+	if (!sk)
+		return NULL;
+	s = bpf_sk_storage_get(&socks, sk, NULL, 0);
+	if (s)
+		return s;
+	t = find_target(skops, sk, &key);
+	if (!t)
+		return NULL;
+	s = bpf_sk_storage_get(&socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s)
+		return NULL;
+	s->target = key;
+	s->start_ns = bpf_ktime_get_ns();
+	s->flags = t->flags;
+	*tp = t;
+	return s;
+}
+
+static __always_inline struct scb_stats *stats_of(struct scb_sock *s)
+{
+	return bpf_map_lookup_elem(&stats, &s->target);
+}
+
+/* Ask for the target's callbacks on top of what the socket already has:
+ * cb_flags_set replaces the socket's flags, so OR them in. */
+static __always_inline void set_flags(struct bpf_sock_ops *skops,
+				      struct scb_sock *s, struct scb_target *t,
+				      struct scb_stats *st)
+{
+	long ret;
+
+	if (!s->flags)
+		return;
+	ret = bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | s->flags);
+	if (ret > 0) {
+		if (!t)
+			t = bpf_map_lookup_elem(&targets, &s->target);
+		if (t)
+			__sync_fetch_and_or(&t->refused, (__u32)ret);
+		if (st)
+			__sync_fetch_and_add(&st->flags_refused, 1);
+	}
+}
+
+static __always_inline int tracing(void)
+{
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&control, &zero);
+
+	return on && *on;
+}
+
+static __always_inline void emit(struct bpf_sock_ops *skops, struct scb_sock *s,
+				 struct scb_stats *st, __u32 type,
+				 __u32 a0, __u32 a1, __u32 a2)
+{
+	struct scb_event *e;
+	__u64 flags;
+
+	if (!tracing())
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		if (st)
+			__sync_fetch_and_add(&st->events_lost, 1);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->target = s->target;
+	e->cookie = bpf_get_socket_cookie(skops);
+	e->type = type;
+	e->family = skops->family;
+	e->lport = skops->local_port;
+	e->rport = bpf_ntohl(skops->remote_port);
+	e->pad = 0;
+	if (e->family == AF_INET6) {
+		e->saddr[0] = skops->local_ip6[0];
+		e->saddr[1] = skops->local_ip6[1];
+		e->saddr[2] = skops->local_ip6[2];
+		e->saddr[3] = skops->local_ip6[3];
+		e->daddr[0] = skops->remote_ip6[0];
+		e->daddr[1] = skops->remote_ip6[1];
+		e->daddr[2] = skops->remote_ip6[2];
+		e->daddr[3] = skops->remote_ip6[3];
+	} else {
+		e->saddr[0] = skops->local_ip4;
+		e->daddr[0] = skops->remote_ip4;
+		e->saddr[1] = e->saddr[2] = e->saddr[3] = 0;
+		e->daddr[1] = e->daddr[2] = e->daddr[3] = 0;
+	}
+	e->srtt_us = skops->srtt_us >> 3;
+	e->arg[0] = a0;
+	e->arg[1] = a1;
+	e->arg[2] = a2;
+	e->bytes_acked = skops->bytes_acked;
+	e->bytes_received = skops->bytes_received;
+	/* Wake the reader only once enough has piled up. */
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline __u32 log2_slot(__u32 v)
+{
+	__u32 r = 0;
+
+	/* Unrolled binary search: a loop would cost more verifier states. */
+	if (v >= (1U << 16)) { v >>= 16; r += 16; }
+	if (v >= (1U << 8)) { v >>= 8; r += 8; }
+	if (v >= (1U << 4)) { v >>= 4; r += 4; }
+	if (v >= (1U << 2)) { v >>= 2; r += 2; }
+	if (v >= (1U << 1)) r += 1;
+	return r;
+}
+
+/* CONNECT, ESTABLISHED, LISTEN: the points where the kernel lets us set
+ * a socket's flags. */
+static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
+{
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	st = stats_of(s);
+	set_flags(skops, s, t, st);
+	if (st) {
+		if (type == SCB_EV_ACTIVE_ESTABLISHED)
+			__sync_fetch_and_add(&st->active_established, 1);
+		else if (type == SCB_EV_PASSIVE_ESTABLISHED)
+			__sync_fetch_and_add(&st->passive_established, 1);
+		else if (type == SCB_EV_CONNECT)
+			__sync_fetch_and_add(&st->connect, 1);
+		else
+			__sync_fetch_and_add(&st->listen, 1);
+	}
+	emit(skops, s, st, type, s->flags, 0, 0);
+}
+
+static __always_inline void on_state(struct bpf_sock_ops *skops)
+{
+	__u32 old = skops->args[0], new = skops->args[1];
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	st = stats_of(s);
+	if (st && old < SCB_TCP_STATES && new < SCB_TCP_STATES) {
+		__sync_fetch_and_add(&st->states[old][new], 1);
+		if (new == TCP_CLOSE)
+			__sync_fetch_and_add(&st->closed, 1);
+	}
+	emit(skops, s, st, SCB_EV_STATE, old, new, 0);
+	if (new == TCP_CLOSE)
+		emit(skops, s, st, SCB_EV_CLOSE, s->retrans,
+		     (bpf_ktime_get_ns() - s->start_ns) / 1000000, 0);
+}
+
+static __always_inline void on_rtt(struct bpf_sock_ops *skops)
+{
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+	__u32 us, slot;
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	/* args[0] is the sample (mrtt) on kernels >= 6.10; older ones pass
+	 * nothing and the smoothed RTT is the best we have. */
+	us = skops->args[0] ? skops->args[0] : skops->srtt_us >> 3;
+	st = stats_of(s);
+	if (st) {
+		slot = log2_slot(us);
+		if (slot >= SCB_HIST_SLOTS)
+			slot = SCB_HIST_SLOTS - 1;
+		__sync_fetch_and_add(&st->rtt_samples, 1);
+		__sync_fetch_and_add(&st->rtt_sum_us, us);
+		__sync_fetch_and_add(&st->rtt_hist[slot], 1);
+	}
+	emit(skops, s, st, SCB_EV_RTT, us, 0, 0);
+}
+
+static __always_inline void on_rto(struct bpf_sock_ops *skops)
+{
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	st = stats_of(s);
+	if (st)
+		__sync_fetch_and_add(&st->rto, 1);
+	emit(skops, s, st, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
+}
+
+static __always_inline void on_retrans(struct bpf_sock_ops *skops)
+{
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+	int err = skops->args[2];
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	st = stats_of(s);
+	/* The callback also fires for retransmits that failed to go out. */
+	if (!err)
+		s->retrans++;
+	if (st)
+		__sync_fetch_and_add(err ? &st->retrans_failed : &st->retrans, 1);
+	emit(skops, s, st, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
+}
+
+static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops)
+{
+	struct scb_target *t = NULL;
+	struct scb_stats *st;
+	struct scb_sock *s;
+
+	s = sock_of(skops, &t);
+	if (!s)
+		return;
+	st = stats_of(s);
+	if (st)
+		__sync_fetch_and_add(&st->hdr_opt, 1);
+}
+
+SEC("sockops")
+int scb_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		on_start(skops, SCB_EV_CONNECT);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		on_start(skops, SCB_EV_ACTIVE_ESTABLISHED);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		on_start(skops, SCB_EV_PASSIVE_ESTABLISHED);
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		on_start(skops, SCB_EV_LISTEN);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		on_state(skops);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		on_rtt(skops);
+		break;
+	case BPF_SOCK_OPS_RTO_CB:
+		on_rto(skops);
+		break;
+	case BPF_SOCK_OPS_RETRANS_CB:
+		on_retrans(skops);
+		break;
+	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
+		on_hdr_opt(skops);
+		break;
+	}
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

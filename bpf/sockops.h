@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Structs and constants shared by bpf/sockops.bpf.c and plugin/. */
+#ifndef __SOCKOPS_H
+#define __SOCKOPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>	/* user space; BPF gets them from vmlinux.h */
+#endif
+
+#define SCB_HIST_SLOTS		32	/* log2(µs) buckets: up to ~35 min */
+#define SCB_TCP_STATES		13	/* BPF_TCP_MAX_STATES */
+#define SCB_MAX_TARGETS		16384	/* traced containers/pods per node */
+#define SCB_MAX_NETNS		4096	/* pods registered by netns (CNI) */
+#define SCB_ANCESTOR_DEPTH	8	/* cgroup levels searched above a socket */
+#define SCB_ID_LEN		129	/* container id: 1..128 chars + NUL */
+#define SCB_NAME_LEN		64
+#define SCB_CGROUP_LEN		256
+#define SCB_SET_LEN		32
+
+/* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */
+#define SCB_FLAG_RTO			(1U << 0)
+#define SCB_FLAG_RETRANS		(1U << 1)
+#define SCB_FLAG_STATE			(1U << 2)
+#define SCB_FLAG_RTT			(1U << 3)
+#define SCB_FLAG_PARSE_ALL_HDR_OPT	(1U << 4)
+#define SCB_FLAG_PARSE_UNKNOWN_HDR_OPT	(1U << 5)
+#define SCB_FLAG_WRITE_HDR_OPT		(1U << 6)
+#define SCB_FLAGS_KNOWN			0x7FU
+
+/* How a target was registered: by cgroup (hook, attach, CNI with cgroupPath)
+ * or by network namespace cookie (CNI without cgroupPath). */
+enum scb_kind {
+	SCB_KIND_CGROUP = 1,
+	SCB_KIND_NETNS = 2,
+};
+
+/* Value of the `targets` map, keyed by cgroup id (kind CGROUP) or netns
+ * cookie (kind NETNS). The program reads `flags` and ORs into `refused`;
+ * everything else is metadata for list/stats. */
+struct scb_target {
+	__u32 flags;		/* effective mask asked of the kernel */
+	__u32 refused;		/* bits the kernel refused, OR-ed by BPF */
+	__u32 requested;	/* what the pod asked for, before the ceiling */
+	__u32 kind;		/* enum scb_kind */
+	__u64 attached_ns;	/* CLOCK_REALTIME ns */
+	__u64 cgroup_id;	/* cgroup the link is on (0 for NETNS) */
+	__u64 removed_ns;	/* retained after removal (retainStats) */
+	char id[SCB_ID_LEN];
+	char name[SCB_NAME_LEN];
+	char pod_ns[SCB_NAME_LEN];
+	char pod_name[SCB_NAME_LEN];
+	char flag_set[SCB_SET_LEN];
+	char cgroup[SCB_CGROUP_LEN];
+};
+
+/* Per-CPU counters of one target; user space sums the CPUs. */
+struct scb_stats {
+	__u64 active_established;
+	__u64 passive_established;
+	__u64 connect;
+	__u64 listen;
+	__u64 rto;
+	__u64 retrans;
+	__u64 retrans_failed;
+	__u64 rtt_samples;
+	__u64 rtt_sum_us;
+	__u64 hdr_opt;
+	__u64 closed;
+	__u64 events_lost;
+	__u64 flags_refused;	/* sockets where the kernel refused bits */
+	__u64 rtt_hist[SCB_HIST_SLOTS];
+	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];	/* [old][new] */
+};
+
+enum scb_event_type {
+	SCB_EV_CONNECT = 1,
+	SCB_EV_ACTIVE_ESTABLISHED,
+	SCB_EV_PASSIVE_ESTABLISHED,
+	SCB_EV_LISTEN,
+	SCB_EV_STATE,
+	SCB_EV_RTT,
+	SCB_EV_RTO,
+	SCB_EV_RETRANS,
+	SCB_EV_HDR_OPT,
+	SCB_EV_CLOSE,
+};
+
+struct scb_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 target;		/* key in `targets` */
+	__u64 cookie;		/* socket cookie: one connection */
+	__u32 type;		/* enum scb_event_type */
+	__u16 family;		/* AF_INET / AF_INET6 */
+	__u16 lport;		/* host order */
+	__u16 rport;		/* host order */
+	__u16 pad;
+	__u32 saddr[4];		/* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u32 srtt_us;
+	__u32 arg[3];		/* per type: STATE old,new; RTT mrtt_us;
+				 * RTO retransmits,rto_jiffies; RETRANS
+				 * seq,segs,err; CLOSE retrans,dur_ms */
+	__u64 bytes_acked;
+	__u64 bytes_received;
+};
+
+/* Per-socket state kept in socket storage: found once, reused by every
+ * later callback of that connection. */
+struct scb_sock {
+	__u64 target;
+	__u64 start_ns;
+	__u32 flags;
+	__u32 retrans;
+};
+
+#endif /* __SOCKOPS_H */

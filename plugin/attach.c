@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb attach` / `detach`: tracing by hand on hosts with no
+ * runtime hook, for a cgroup v2 directory the admin names. */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+#include "cgroup.h"
+#include "cmd.h"
+#include "config.h"
+#include "target.h"
+#include "text.h"
+
+struct attach_args {
+	const char *cgroup;
+	const char *name;
+	const char *flags;
+	const char *set;
+	const char *config;
+};
+
+static const char attach_doc[] =
+	"Trace the TCP connections of a cgroup v2 directory.\n"
+	"\n"
+	"The cgroup is given relative to the cgroup2 mount (or as an absolute path\n"
+	"below it). NAME identifies it in list, stats, trace and detach.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb attach --cgroup /system.slice/nginx.service --name nginx --flags RTT,STATE\n"
+	"    sockops-cb attach --cgroup /mypod --name mypod --flag-set full";
+
+static const struct argp_option attach_opts[] = {
+	{ "cgroup", 'g', "PATH", 0, "cgroup v2 directory to trace", 0 },
+	{ "name", 'n', "NAME", 0, "Name of the target: 1-128 of [A-Za-z0-9_.-]", 0 },
+	{ "flags", 'f', "LIST", 0, "Flags, e.g. RTT,STATE,RETRANS,RTO", 0 },
+	{ "flag-set", 's', "SET", 0, "A flag set named in the config", 0 },
+	{ "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 },
+	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{},
+};
+
+static error_t attach_parse(int key, char *arg, struct argp_state *state)
+{
+	struct attach_args *a = state->input;
+
+	switch (key) {
+	case 'g':
+		a->cgroup = arg;
+		break;
+	case 'n':
+		a->name = arg;
+		break;
+	case 'f':
+		a->flags = arg;
+		break;
+	case 's':
+		a->set = arg;
+		break;
+	case 'c':
+		a->config = arg;
+		break;
+	case 'v':
+		scb_verbose = true;
+		break;
+	case ARGP_KEY_END:
+		if (!a->cgroup || !a->name)
+			argp_error(state, "--cgroup and --name are required");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_attach(int argc, char **argv, struct scb_error **err)
+{
+	const struct argp argp = { .options = attach_opts, .parser = attach_parse,
+				   .doc = attach_doc };
+	struct attach_args a = { 0 };
+	struct scb_request req;
+	struct scb_config cfg;
+	struct scb_target t = { 0 };
+	struct scb_node n;
+	char abs[4096], mnt[4096], esc[96];
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	if (!text_valid_id(a.name))
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "name \"%s\" is not 1-128 characters of [A-Za-z0-9_.-]",
+				     text_escape(a.name, esc, sizeof(esc)));
+	if (config_load(a.config, &cfg, err) ||
+	    config_request(&cfg, a.flags, a.set, &req, err) ||
+	    cgroup_resolve(a.cgroup, abs, sizeof(abs), err) ||
+	    cgroup2_mount(mnt, sizeof(mnt), err))
+		return -1;
+	snprintf(t.id, sizeof(t.id), "%s", a.name);
+	snprintf(t.name, sizeof(t.name), "%s", a.name);
+	snprintf(t.flag_set, sizeof(t.flag_set), "%s", req.flag_set);
+	text_label(t.cgroup, sizeof(t.cgroup), abs + strlen(mnt));
+	if (!t.cgroup[0])
+		snprintf(t.cgroup, sizeof(t.cgroup), "/");
+	t.requested = req.requested;
+	t.flags = req.effective;
+	if (node_open(&n, NODE_CREATE, err))
+		return -1;
+	ret = target_attach_cgroup(&n, &t, abs, err);
+	node_close(&n);
+	return ret ? scb_error_wrap(err, "attach %s", a.name) : 0;
+}
+
+static const char detach_doc[] =
+	"Stop tracing a target and remove its link, pins and map entries.\n"
+	"\n"
+	"NAME is the name given to attach, a container id, a unique id prefix or\n"
+	"a container name. Detaching what is not traced is not an error.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb detach nginx\n"
+	"    sockops-cb detach 4f2a9c";
+
+static error_t one_arg_parse(int key, char *arg, struct argp_state *state)
+{
+	const char **name = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (*name)
+			argp_usage(state);
+		*name = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!*name)
+			argp_error(state, "missing NAME");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cmd_detach(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = { {} };
+	const struct argp argp = { .options = opts, .parser = one_arg_parse,
+				   .args_doc = "NAME", .doc = detach_doc };
+	const char *name = NULL;
+	struct scb_target t;
+	struct scb_node n;
+	struct scb_error *lookup = NULL;
+	uint64_t key;
+	bool found;
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &name);
+	ret = node_open(&n, NODE_WRITE, err);
+	if (ret)
+		return ret > 0 ? 0 : -1;
+	/* Resolve names and prefixes; an unknown exact id still gets its
+	 * stale pin removed, if any. */
+	if (!target_find(&n, name, &key, &t, &lookup))
+		name = t.id;
+	scb_error_free(&lookup);
+	if (!text_valid_id(name))
+		ret = scb_error_set(err, SCB_ERR_INPUT, "invalid name");
+	else
+		ret = target_detach(&n, name, false, &found, err);
+	node_close(&n);
+	return ret;
+}
+
+static const char unload_doc[] =
+	"Remove the pinned program and maps from bpffs.\n"
+	"\n"
+	"Refuses while targets are attached, unless --force, which detaches them.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb unload\n"
+	"    sockops-cb unload --force";
+
+static error_t unload_parse(int key, char *arg, struct argp_state *state)
+{
+	bool *force = state->input;
+
+	if (key != 'f')
+		return ARGP_ERR_UNKNOWN;
+	*force = true;
+	return 0;
+}
+
+static int detach_all(struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct scb_node n;
+	bool found;
+	int ret;
+
+	ret = node_open(&n, NODE_WRITE, err);
+	if (ret)
+		return ret > 0 ? 0 : -1;
+	while (target_next(&n, &it, &t)) {
+		if (target_detach(&n, t.id, false, &found, err))
+			break;
+		it.started = false;
+	}
+	node_close(&n);
+	return *err ? -1 : 0;
+}
+
+int cmd_unload(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "force", 'f', NULL, 0, "Detach every target first", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = unload_parse, .doc = unload_doc };
+	bool force = false;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &force);
+	if (force && detach_all(err))
+		return -1;
+	return node_unload(err);
+}

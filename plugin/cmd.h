@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Subcommands, one per file, listed in main.c's table. Each returns 0 or
+ * a negative value with *err set; only main.c prints errors. */
+#ifndef __SCB_CMD_H
+#define __SCB_CMD_H
+
+#include <stdbool.h>
+#include "error.h"
+
+struct cJSON;
+
+int cmd_hook(int argc, char **argv, struct scb_error **err);
+int cmd_attach(int argc, char **argv, struct scb_error **err);
+int cmd_detach(int argc, char **argv, struct scb_error **err);
+int cmd_unload(int argc, char **argv, struct scb_error **err);
+int cmd_list(int argc, char **argv, struct scb_error **err);
+int cmd_stats(int argc, char **argv, struct scb_error **err);
+int cmd_trace(int argc, char **argv, struct scb_error **err);
+int cmd_flags(int argc, char **argv, struct scb_error **err);
+int cni_main(struct scb_error **err);
+
+/* main.c: shared by the commands */
+extern bool scb_verbose;
+void scb_warn(const struct scb_error *err);
+/* Print one JSON object on one line and free it. */
+void json_print_line(struct cJSON *obj);
+
+#endif

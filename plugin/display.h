@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What list, stats and trace share when they show a target. */
+#ifndef __SCB_DISPLAY_H
+#define __SCB_DISPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "sockops.h"
+
+struct cJSON;
+
+const char *tcp_state_name(unsigned int state);
+/* libbpf-tools' print_log2_hist: "usecs : count distribution" */
+void print_log2_hist(FILE *out, const __u64 *vals, int n, const char *unit);
+/* id, name, pod, cgroup and flags of a target as JSON fields. */
+void target_json_fields(struct cJSON *obj, const struct scb_target *t);
+/* The label a person reads: name, else the 12-char short id. */
+const char *target_label(const struct scb_target *t);
+
+#endif

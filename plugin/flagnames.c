@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include <linux/types.h>
+#include "sockops.h"
+#include "flagnames.h"
+#include "text.h"
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} flag_table[] = {
+	{ "RTO", SCB_FLAG_RTO },
+	{ "RETRANS", SCB_FLAG_RETRANS },
+	{ "STATE", SCB_FLAG_STATE },
+	{ "RTT", SCB_FLAG_RTT },
+	{ "PARSE_ALL_HDR_OPT", SCB_FLAG_PARSE_ALL_HDR_OPT },
+	{ "PARSE_UNKNOWN_HDR_OPT", SCB_FLAG_PARSE_UNKNOWN_HDR_OPT },
+	{ "WRITE_HDR_OPT", SCB_FLAG_WRITE_HDR_OPT },
+};
+#define N_FLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
+
+const char *flags_known_list(void)
+{
+	return "RTO RETRANS STATE RTT PARSE_ALL_HDR_OPT PARSE_UNKNOWN_HDR_OPT WRITE_HDR_OPT";
+}
+
+uint32_t flag_by_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_FLAGS; i++)
+		if (!strcasecmp(name, flag_table[i].name))
+			return flag_table[i].bit;
+	return 0;
+}
+
+static int unknown_flag(const char *name, const char *what, struct scb_error **err)
+{
+	char esc[96];
+
+	return scb_error_set(err, SCB_ERR_INPUT, "unknown flag \"%s\" in %s (known: %s)",
+			     text_escape(name, esc, sizeof(esc)), what, flags_known_list());
+}
+
+static void trim(char **s)
+{
+	char *end;
+
+	while (**s == ' ' || **s == '\t')
+		(*s)++;
+	end = *s + strlen(*s);
+	while (end > *s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+}
+
+int flags_parse_list(const char *list, const char *what, uint32_t *mask,
+		     struct scb_error **err)
+{
+	char *copy, *tok, *save = NULL;
+	uint32_t m = 0, bit;
+	int ret = 0;
+
+	copy = strdup(list);
+	if (!copy)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		trim(&tok);
+		bit = flag_by_name(tok);
+		if (!bit) {
+			ret = unknown_flag(tok, what, err);
+			break;
+		}
+		m |= bit;
+	}
+	if (!ret && !m)
+		ret = scb_error_set(err, SCB_ERR_INPUT, "%s names no flag (known: %s)",
+				    what, flags_known_list());
+	free(copy);
+	if (!ret)
+		*mask = m;
+	return ret;
+}
+
+int flags_parse_json(const cJSON *arr, const char *what, uint32_t *mask,
+		     struct scb_error **err)
+{
+	const cJSON *it;
+	uint32_t m = 0, bit;
+
+	if (!cJSON_IsArray(arr))
+		return scb_error_set(err, SCB_ERR_CONFIG,
+				     "%s must be an array of flag names (known: %s)",
+				     what, flags_known_list());
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it))
+			return scb_error_set(err, SCB_ERR_CONFIG,
+					     "%s must hold only strings", what);
+		bit = flag_by_name(it->valuestring);
+		if (!bit)
+			return unknown_flag(it->valuestring, what, err);
+		m |= bit;
+	}
+	*mask = m;
+	return 0;
+}
+
+const char *flags_format(uint32_t mask, char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (!mask)
+		return snprintf(buf, len, "-"), buf;
+	for (i = 0; i < N_FLAGS && off < len; i++) {
+		if (!(mask & flag_table[i].bit))
+			continue;
+		off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+				flag_table[i].name);
+		mask &= ~flag_table[i].bit;
+	}
+	if (mask && off < len)
+		snprintf(buf + off, len - off, "%s0x%x", off ? "," : "", mask);
+	return buf;
+}
+
+cJSON *flags_to_json(uint32_t mask)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char hex[16];
+	size_t i;
+
+	for (i = 0; arr && i < N_FLAGS; i++) {
+		if (mask & flag_table[i].bit) {
+			cJSON_AddItemToArray(arr, cJSON_CreateString(flag_table[i].name));
+			mask &= ~flag_table[i].bit;
+		}
+	}
+	if (arr && mask) {
+		snprintf(hex, sizeof(hex), "0x%x", mask);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(hex));
+	}
+	return arr;
+}

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb hook STAGE`: the OCI runtime hook. createRuntime attaches
+ * the container's cgroup, poststop removes every trace of it. */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cgroup.h"
+#include "cmd.h"
+#include "config.h"
+#include "ocistate.h"
+#include "target.h"
+#include "text.h"
+
+struct hook_args {
+	const char *stage;
+	const char *config;
+};
+
+static const char hook_doc[] =
+	"Run as an OCI runtime hook: read the container state on stdin.\n"
+	"\n"
+	"STAGE is createRuntime (or prestart) to attach the container's cgroup, or\n"
+	"poststop to detach it and remove its pins and map entries.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb hook createRuntime --config /etc/sockops-cb/config.json\n"
+	"    sockops-cb hook poststop";
+
+static const struct argp_option hook_opts[] = {
+	{ "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 },
+	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{},
+};
+
+static error_t hook_parse(int key, char *arg, struct argp_state *state)
+{
+	struct hook_args *a = state->input;
+
+	switch (key) {
+	case 'c':
+		a->config = arg;
+		break;
+	case 'v':
+		scb_verbose = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->stage)
+			argp_usage(state);
+		a->stage = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!a->stage)
+			argp_error(state, "missing STAGE (createRuntime or poststop)");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void fill_target(struct scb_target *t, const struct oci_state *st,
+			const struct scb_request *req, const char *cg_rel)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s", st->id);
+	oci_state_names(st, t->name, t->pod_ns, t->pod_name);
+	t->requested = req->requested;
+	t->flags = req->effective;
+	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
+	text_label(t->cgroup, sizeof(t->cgroup), cg_rel);
+}
+
+static int attach_container(const struct oci_state *st, const struct scb_request *req,
+			    struct scb_error **err)
+{
+	char rel[4096], abs[4096];
+	struct scb_target t;
+	struct scb_node n;
+	int ret;
+
+	if (!st->pid)
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "the OCI state has no pid: run this hook at createRuntime, not %s",
+				     "a later stage");
+	if (cgroup_of_pid(st->pid, rel, sizeof(rel), err) ||
+	    cgroup_resolve(rel, abs, sizeof(abs), err))
+		return -1;
+	fill_target(&t, st, req, rel);
+	if (node_open(&n, NODE_CREATE, err))
+		return -1;
+	ret = target_attach_cgroup(&n, &t, abs, err);
+	node_close(&n);
+	return ret;
+}
+
+static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
+		       struct scb_error **err)
+{
+	struct scb_request req;
+
+	/* A bad annotation is the tenant's mistake: always refuse it, so the
+	 * container does not silently run with other tracing than asked. */
+	if (config_resolve(cfg, st->annotations, &req, err))
+		return -1;
+	if (!req.traced)
+		return 0;
+	if (attach_container(st, &req, err) && cfg->on_error == SCB_ON_ERROR_IGNORE) {
+		scb_error_wrap(err, "container %.12s runs untraced (onError=ignore)", st->id);
+		scb_warn(*err);
+		scb_error_free(err);
+		return 0;
+	}
+	return *err ? -1 : 0;
+}
+
+static int hook_poststop(const struct scb_config *cfg, const struct oci_state *st,
+			 struct scb_error **err)
+{
+	struct scb_node n;
+	bool found;
+	int ret;
+
+	ret = node_open(&n, NODE_WRITE, err);
+	if (ret)
+		return ret > 0 ? 0 : -1;	/* nothing pinned: nothing to do */
+	ret = target_detach(&n, st->id, cfg->retain_stats, &found, err);
+	node_close(&n);
+	return ret;
+}
+
+static bool is_create_stage(const char *stage)
+{
+	return !strcmp(stage, "createRuntime") || !strcmp(stage, "prestart");
+}
+
+int cmd_hook(int argc, char **argv, struct scb_error **err)
+{
+	const struct argp argp = { .options = hook_opts, .parser = hook_parse,
+				   .args_doc = "STAGE", .doc = hook_doc };
+	struct hook_args a = { 0 };
+	struct scb_config cfg;
+	struct oci_state st;
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	if (!is_create_stage(a.stage) && strcmp(a.stage, "poststop"))
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "hook stage \"%s\" is not supported: use createRuntime (or prestart) and poststop; createContainer and startContainer run inside the container",
+				     a.stage);
+	if (config_load(a.config, &cfg, err))
+		return -1;
+	if (oci_state_read(stdin, &st, err))
+		return -1;
+	if (is_create_stage(a.stage))
+		ret = hook_create(&cfg, &st, err);
+	else
+		ret = hook_poststop(&cfg, &st, err);
+	if (ret)
+		scb_error_wrap(err, "hook %s for container %.12s", a.stage, st.id);
+	oci_state_free(&st);
+	return ret;
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb list`: the traced containers, their masks and a summary. */
+#include <argp.h>
+#include <stdio.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+#include "display.h"
+#include "flagnames.h"
+#include "target.h"
+
+static const char list_doc[] =
+	"List traced containers: flags requested, effective (after the ceiling and\n"
+	"what the kernel refused), and a summary of their counters.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb list\n"
+	"    sockops-cb list --json | jq .effective";
+
+static error_t list_parse(int key, char *arg, struct argp_state *state)
+{
+	bool *json = state->input;
+
+	if (key != 'j')
+		return ARGP_ERR_UNKNOWN;
+	*json = true;
+	return 0;
+}
+
+static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	__u64 conns = s->active_established + s->passive_established;
+
+	target_json_fields(o, t);
+	cJSON_AddStringToObject(o, "kind", t->kind == SCB_KIND_NETNS ? "netns" : "cgroup");
+	cJSON_AddStringToObject(o, "cgroup", t->cgroup);
+	cJSON_AddNumberToObject(o, "cgroup_id", (double)t->cgroup_id);
+	cJSON_AddStringToObject(o, "flag_set", t->flag_set);
+	cJSON_AddItemToObject(o, "requested", flags_to_json(t->requested));
+	cJSON_AddItemToObject(o, "clamped", flags_to_json(t->requested & ~t->flags));
+	cJSON_AddItemToObject(o, "refused", flags_to_json(t->refused));
+	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
+	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));
+	cJSON_AddBoolToObject(o, "removed", t->removed_ns != 0);
+	cJSON_AddNumberToObject(o, "connections", (double)conns);
+	cJSON_AddNumberToObject(o, "retransmits", (double)s->retrans);
+	cJSON_AddNumberToObject(o, "rtos", (double)s->rto);
+	cJSON_AddNumberToObject(o, "rtt_samples", (double)s->rtt_samples);
+	cJSON_AddNumberToObject(o, "rtt_avg_us",
+				s->rtt_samples ? (double)(s->rtt_sum_us / s->rtt_samples) : 0);
+	return o;
+}
+
+static void list_text(const struct scb_target *t, const struct scb_stats *s)
+{
+	char eff[128], req[128], ref[128];
+
+	flags_format(t->flags & ~t->refused, eff, sizeof(eff));
+	flags_format(t->requested, req, sizeof(req));
+	flags_format(t->refused, ref, sizeof(ref));
+	printf("%-12.12s %-20.20s %-8s %-22s %-22s %-8s %6llu %7llu %5llu %8llu %s%s\n",
+	       t->id, t->name[0] ? t->name : "-", t->flag_set[0] ? t->flag_set : "-",
+	       eff, req, ref,
+	       (unsigned long long)(s->active_established + s->passive_established),
+	       (unsigned long long)s->retrans, (unsigned long long)s->rto,
+	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
+	       t->cgroup, t->removed_ns ? " (removed)" : "");
+}
+
+int cmd_list(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = list_parse, .doc = list_doc };
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct scb_stats s;
+	struct scb_node n;
+	bool json = false;
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &json);
+	ret = node_open(&n, NODE_READ, err);
+	if (ret < 0)
+		return -1;
+	if (!json)
+		printf("%-12s %-20s %-8s %-22s %-22s %-8s %6s %7s %5s %8s %s\n", "ID", "NAME",
+		       "SET", "EFFECTIVE", "REQUESTED", "REFUSED", "CONNS", "RETRANS", "RTO",
+		       "RTT_US", "CGROUP");
+	while (!ret && target_next(&n, &it, &t)) {
+		if (target_stats(&n, it.key, &s))
+			continue;
+		if (json)
+			json_print_line(list_json(&t, &s));
+		else
+			list_text(&t, &s);
+	}
+	node_close(&n);
+	return 0;
+}

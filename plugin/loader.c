@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "sockops.skel.h"
+#include "loader.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static const char *const map_names[] = { "targets", "stats", "socks", "events", "control" };
+static bool verbose;
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+void loader_set_verbose(bool v)
+{
+	verbose = v;
+	libbpf_set_print(libbpf_print_fn);
+}
+
+/* Real hosts mount bpffs at boot; minimal VMs and some nodes do not. */
+static int ensure_bpffs(struct scb_error **err)
+{
+	struct statfs sfs;
+
+	if (!statfs(SCB_BPFFS, &sfs) && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", SCB_BPFFS, "bpf", 0, "mode=0700"))
+		return scb_error_set(err, SCB_ERR_KERNEL,
+				     "bpffs is not mounted at %s and mounting it failed: %s (mount -t bpf bpf %s)",
+				     SCB_BPFFS, strerror(errno), SCB_BPFFS);
+	return 0;
+}
+
+static int make_dirs(struct scb_error **err)
+{
+	if (mkdir(SCB_PIN_DIR, 0700) && errno != EEXIST)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot create %s: %s",
+				     SCB_PIN_DIR, strerror(errno));
+	if (mkdir(SCB_LINK_DIR, 0700) && errno != EEXIST)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot create %s: %s",
+				     SCB_LINK_DIR, strerror(errno));
+	return 0;
+}
+
+static int lock_dir(struct scb_node *n, struct scb_error **err)
+{
+	n->dir_fd = open(SCB_PIN_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (n->dir_fd < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s: %s",
+				     SCB_PIN_DIR, strerror(errno));
+	/* Serialises load, attach and detach across concurrent hooks. */
+	if (flock(n->dir_fd, LOCK_EX))
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot lock %s: %s",
+				     SCB_PIN_DIR, strerror(errno));
+	return 0;
+}
+
+/* Load the skeleton with every map pinned (reusing pins a crashed load
+ * left), then pin the program last: its pin means "node ready". */
+static int load_and_pin(struct scb_error **err)
+{
+	struct sockops_bpf *skel;
+	struct bpf_map *map;
+	char path[256];
+	int ret;
+
+	skel = sockops_bpf__open();
+	if (!skel)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+				     strerror(errno));
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
+		bpf_map__set_pin_path(map, path);
+	}
+	ret = sockops_bpf__load(skel);
+	if (ret) {
+		scb_error_set(err, SCB_ERR_KERNEL,
+			      "cannot load the BPF program: %s (maps pinned by another sockops-cb version? detach all, then `sockops-cb unload`; -v shows the verifier log)",
+			      strerror(-ret));
+		goto cleanup;
+	}
+	ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
+	if (ret)
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the program at %s: %s",
+			      SCB_PROG_PIN, strerror(-ret));
+cleanup:
+	sockops_bpf__destroy(skel);
+	return ret ? -1 : 0;
+}
+
+static int get_pin(const char *name, int *fd, struct scb_error **err)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, name);
+	*fd = bpf_obj_get(path);
+	if (*fd < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s: %s",
+				     path, strerror(errno));
+	return 0;
+}
+
+static void node_init(struct scb_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = -1;
+	n->events_fd = n->control_fd = -1;
+}
+
+static int open_pins(struct scb_node *n, struct scb_error **err)
+{
+	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
+	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
+	    get_pin("control", &n->control_fd, err))
+		return -1;
+	return 0;
+}
+
+int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
+{
+	node_init(n);
+	if (mode == NODE_CREATE) {
+		if (ensure_bpffs(err) || make_dirs(err))
+			return -1;
+	} else if (access(SCB_PROG_PIN, F_OK)) {
+		return 1;
+	}
+	if (mode != NODE_READ && lock_dir(n, err))
+		goto fail;
+	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
+		if (load_and_pin(err))
+			goto fail;
+		n->loaded_now = true;
+	}
+	if (open_pins(n, err))
+		goto fail;
+	return 0;
+fail:
+	node_close(n);
+	return -1;
+}
+
+void node_close(struct scb_node *n)
+{
+	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->events_fd,
+		       &n->control_fd, &n->dir_fd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int count_links(void)
+{
+	DIR *d = opendir(SCB_LINK_DIR);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int node_unload(struct scb_error **err)
+{
+	struct scb_node n;
+	char path[256];
+	size_t i;
+	int links;
+
+	node_init(&n);
+	if (access(SCB_PIN_DIR, F_OK))
+		return 0;
+	if (lock_dir(&n, err))
+		goto fail;
+	links = count_links();
+	if (links) {
+		scb_error_set(err, SCB_ERR_INPUT,
+			      "%d target(s) still attached; detach them first or use --force", links);
+		goto fail;
+	}
+	unlink(SCB_PROG_PIN);
+	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
+		unlink(path);
+	}
+	rmdir(SCB_LINK_DIR);
+	node_close(&n);
+	if (rmdir(SCB_PIN_DIR) && errno != ENOENT)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove %s: %s",
+				     SCB_PIN_DIR, strerror(errno));
+	return 0;
+fail:
+	node_close(&n);
+	return -1;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The node: one program and its maps, loaded once and pinned under
+ * bpffs so that every later hook call only attaches. */
+#ifndef __SCB_LOADER_H
+#define __SCB_LOADER_H
+
+#include <stdbool.h>
+#include "error.h"
+
+#define SCB_BPFFS		"/sys/fs/bpf"
+#define SCB_PIN_DIR		SCB_BPFFS "/sockops-cb"
+#define SCB_LINK_DIR		SCB_PIN_DIR "/links"
+#define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
+
+enum node_mode {
+	NODE_READ,	/* readers: list, stats, trace; no lock */
+	NODE_WRITE,	/* detach: lock, never load */
+	NODE_CREATE,	/* attach: mount bpffs, load and pin if needed, lock */
+};
+
+struct scb_node {
+	int dir_fd;	/* holds the flock for writers */
+	int prog_fd;
+	int targets_fd;
+	int stats_fd;
+	int events_fd;
+	int control_fd;
+	bool loaded_now;	/* this call loaded the program */
+};
+
+/* Returns 1 (and an empty node) when NODE_READ/WRITE finds nothing
+ * pinned: nothing is traced on this node. */
+int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
+void node_close(struct scb_node *n);
+/* Remove the program and maps once no link is left. */
+int node_unload(struct scb_error **err);
+void loader_set_verbose(bool verbose);
+
+#endif

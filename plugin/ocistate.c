@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "ocistate.h"
+#include "text.h"
+
+int oci_state_parse(const char *text, size_t len, struct oci_state *st,
+		    struct scb_error **err)
+{
+	const cJSON *id, *pid;
+	char esc[96];
+
+	memset(st, 0, sizeof(*st));
+	st->root = cJSON_ParseWithLength(text, len);
+	if (!st->root || !cJSON_IsObject(st->root)) {
+		oci_state_free(st);
+		return scb_error_set(err, SCB_ERR_DECODE,
+				     "the OCI state on stdin is not a JSON object (is this run as an OCI hook?)");
+	}
+	id = cJSON_GetObjectItemCaseSensitive(st->root, "id");
+	if (!cJSON_IsString(id)) {
+		oci_state_free(st);
+		return scb_error_set(err, SCB_ERR_DECODE, "the OCI state has no string \"id\"");
+	}
+	if (!text_valid_id(id->valuestring)) {
+		scb_error_set(err, SCB_ERR_INPUT,
+			      "container id \"%s\" is not 1-128 characters of [A-Za-z0-9_.-]",
+			      text_escape(id->valuestring, esc, sizeof(esc)));
+		oci_state_free(st);
+		return -1;
+	}
+	st->id = id->valuestring;
+	pid = cJSON_GetObjectItemCaseSensitive(st->root, "pid");
+	if (pid && !cJSON_IsNumber(pid)) {
+		oci_state_free(st);
+		return scb_error_set(err, SCB_ERR_DECODE, "the OCI state's \"pid\" is not a number");
+	}
+	if (pid && (pid->valuedouble < 0 || pid->valuedouble > INT_MAX ||
+		    pid->valuedouble != (double)(int)pid->valuedouble)) {
+		oci_state_free(st);
+		return scb_error_set(err, SCB_ERR_DECODE, "the OCI state's \"pid\" is out of range");
+	}
+	st->pid = pid ? (pid_t)pid->valuedouble : 0;
+	st->annotations = cJSON_GetObjectItemCaseSensitive(st->root, "annotations");
+	if (st->annotations && cJSON_IsNull(st->annotations))
+		st->annotations = NULL;
+	return 0;
+}
+
+int oci_state_read(FILE *in, struct oci_state *st, struct scb_error **err)
+{
+	size_t len = 0, cap = 1 << 16, r;
+	char *buf = malloc(cap), *nb;
+	int ret;
+
+	if (!buf)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	while ((r = fread(buf + len, 1, cap - len, in)) > 0) {
+		len += r;
+		if (len == cap) {
+			if (cap >= OCI_STATE_MAX) {
+				free(buf);
+				return scb_error_set(err, SCB_ERR_DECODE,
+						     "the OCI state on stdin is over %d MiB",
+						     OCI_STATE_MAX >> 20);
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	ret = oci_state_parse(buf, len, st, err);
+	free(buf);
+	return ret;
+}
+
+void oci_state_free(struct oci_state *st)
+{
+	cJSON_Delete(st->root);
+	st->root = NULL;
+}
+
+static const char *first_annotation(const struct oci_state *st, const char *const *keys)
+{
+	const cJSON *v;
+
+	for (; *keys; keys++) {
+		v = cJSON_GetObjectItemCaseSensitive(st->annotations, *keys);
+		if (cJSON_IsString(v) && v->valuestring[0])
+			return v->valuestring;
+	}
+	return NULL;
+}
+
+void oci_state_names(const struct oci_state *st, char *name, char *pod_ns, char *pod_name)
+{
+	static const char *const name_keys[] = {
+		"io.kubernetes.container.name",		/* CRI-O */
+		"io.kubernetes.cri.container-name",	/* containerd */
+		"io.podman.annotations.name",		/* our harness, podman --annotation */
+		NULL,
+	};
+	static const char *const ns_keys[] = {
+		"io.kubernetes.pod.namespace", "io.kubernetes.cri.sandbox-namespace", NULL,
+	};
+	static const char *const pod_keys[] = {
+		"io.kubernetes.pod.name", "io.kubernetes.cri.sandbox-name", NULL,
+	};
+
+	text_label(name, SCB_NAME_LEN, first_annotation(st, name_keys));
+	text_label(pod_ns, SCB_NAME_LEN, first_annotation(st, ns_keys));
+	text_label(pod_name, SCB_NAME_LEN, first_annotation(st, pod_keys));
+}

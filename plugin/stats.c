@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb stats [CONTAINER]`: counters and the RTT histogram. */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+#include "display.h"
+#include "flagnames.h"
+#include "target.h"
+
+struct stats_args {
+	const char *ref;
+	bool json;
+};
+
+static const char stats_doc[] =
+	"Show the counters and RTT histogram of one traced container, or of all.\n"
+	"\n"
+	"CONTAINER is a full id, a unique id prefix or a name.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb stats\n"
+	"    sockops-cb stats web --json";
+
+static error_t stats_parse(int key, char *arg, struct argp_state *state)
+{
+	struct stats_args *a = state->input;
+
+	switch (key) {
+	case 'j':
+		a->json = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->ref)
+			argp_usage(state);
+		a->ref = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static cJSON *states_json(const struct scb_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	char key[48];
+	int i, j;
+
+	for (i = 0; i < SCB_TCP_STATES; i++)
+		for (j = 0; j < SCB_TCP_STATES; j++) {
+			if (!s->states[i][j])
+				continue;
+			snprintf(key, sizeof(key), "%s->%s", tcp_state_name(i), tcp_state_name(j));
+			cJSON_AddNumberToObject(o, key, s->states[i][j]);
+		}
+	return o;
+}
+
+static cJSON *hist_json(const struct scb_stats *s)
+{
+	cJSON *arr = cJSON_CreateArray(), *b;
+	int i;
+
+	for (i = 0; i < SCB_HIST_SLOTS; i++) {
+		if (!s->rtt_hist[i])
+			continue;
+		b = cJSON_CreateObject();
+		cJSON_AddNumberToObject(b, "low", i ? (double)(1ULL << i) : 0);
+		cJSON_AddNumberToObject(b, "high", (double)((1ULL << (i + 1)) - 1));
+		cJSON_AddNumberToObject(b, "count", (double)s->rtt_hist[i]);
+		cJSON_AddItemToArray(arr, b);
+	}
+	return arr;
+}
+
+static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	target_json_fields(o, t);
+	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
+	cJSON_AddNumberToObject(o, "established_active", (double)s->active_established);
+	cJSON_AddNumberToObject(o, "established_passive", (double)s->passive_established);
+	cJSON_AddNumberToObject(o, "connect", (double)s->connect);
+	cJSON_AddNumberToObject(o, "listen", (double)s->listen);
+	cJSON_AddNumberToObject(o, "closed", (double)s->closed);
+	cJSON_AddNumberToObject(o, "rto", (double)s->rto);
+	cJSON_AddNumberToObject(o, "retrans", (double)s->retrans);
+	cJSON_AddNumberToObject(o, "retrans_failed", (double)s->retrans_failed);
+	cJSON_AddNumberToObject(o, "rtt_samples", (double)s->rtt_samples);
+	cJSON_AddNumberToObject(o, "rtt_sum_us", (double)s->rtt_sum_us);
+	cJSON_AddNumberToObject(o, "hdr_opt", (double)s->hdr_opt);
+	cJSON_AddNumberToObject(o, "flags_refused", (double)s->flags_refused);
+	cJSON_AddNumberToObject(o, "events_lost", (double)s->events_lost);
+	cJSON_AddItemToObject(o, "state_transitions", states_json(s));
+	cJSON_AddItemToObject(o, "rtt_hist_us", hist_json(s));
+	return o;
+}
+
+static void stats_text(const struct scb_target *t, const struct scb_stats *s)
+{
+	char eff[128];
+	int i, j;
+
+	printf("%s (%.12s) flags %s%s\n", target_label(t), t->id,
+	       flags_format(t->flags & ~t->refused, eff, sizeof(eff)),
+	       t->removed_ns ? " [removed]" : "");
+	printf("  established   active %llu  passive %llu   connect %llu  listen %llu  closed %llu\n",
+	       (unsigned long long)s->active_established,
+	       (unsigned long long)s->passive_established, (unsigned long long)s->connect,
+	       (unsigned long long)s->listen, (unsigned long long)s->closed);
+	printf("  retransmits   %llu (failed %llu)   rto %llu   hdr-opt %llu   events lost %llu\n",
+	       (unsigned long long)s->retrans, (unsigned long long)s->retrans_failed,
+	       (unsigned long long)s->rto, (unsigned long long)s->hdr_opt,
+	       (unsigned long long)s->events_lost);
+	printf("  rtt           %llu samples, avg %llu us\n",
+	       (unsigned long long)s->rtt_samples,
+	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0));
+	for (i = 0; i < SCB_TCP_STATES; i++)
+		for (j = 0; j < SCB_TCP_STATES; j++)
+			if (s->states[i][j])
+				printf("  state         %s -> %s: %u\n", tcp_state_name(i),
+				       tcp_state_name(j), s->states[i][j]);
+	print_log2_hist(stdout, s->rtt_hist, SCB_HIST_SLOTS, "rtt usecs");
+	printf("\n");
+}
+
+static void show(struct scb_node *n, uint64_t key, const struct scb_target *t, bool json)
+{
+	struct scb_stats s;
+
+	if (target_stats(n, key, &s))
+		return;
+	if (json)
+		json_print_line(stats_json(t, &s));
+	else
+		stats_text(t, &s);
+}
+
+int cmd_stats(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "json", 'j', NULL, 0, "One JSON object per container", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = stats_parse,
+				   .args_doc = "[CONTAINER]", .doc = stats_doc };
+	struct stats_args a = { 0 };
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct scb_node n;
+	uint64_t key;
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	ret = node_open(&n, NODE_READ, err);
+	if (ret < 0)
+		return -1;
+	if (ret > 0)
+		return a.ref ? scb_error_set(err, SCB_ERR_NOT_FOUND,
+					     "nothing is traced on this node") : 0;
+	if (a.ref) {
+		ret = target_find(&n, a.ref, &key, &t, err);
+		if (!ret)
+			show(&n, key, &t, a.json);
+	} else {
+		while (target_next(&n, &it, &t))
+			show(&n, it.key, &t, a.json);
+	}
+	node_close(&n);
+	return ret;
+}

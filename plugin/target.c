@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "target.h"
+#include "text.h"
+
+static void link_path(const char *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", SCB_LINK_DIR, id);
+}
+
+bool target_link_exists(const char *id)
+{
+	char path[512];
+
+	link_path(id, path, sizeof(path));
+	return !access(path, F_OK);
+}
+
+static uint64_t now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int zero_stats(struct scb_node *n, uint64_t key, struct scb_error **err)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero;
+	int ret;
+
+	zero = calloc(ncpu, (sizeof(struct scb_stats) + 7) & ~7UL);
+	if (!zero)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	ret = bpf_map_update_elem(n->stats_fd, &key, zero, BPF_ANY);
+	free(zero);
+	if (ret)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot create the stats entry: %s",
+				     strerror(errno));
+	return 0;
+}
+
+/* The same id again (a repeated createRuntime) only refreshes the entry;
+ * another live id on the cgroup is a conflict. */
+static int check_existing(struct scb_node *n, uint64_t key, const struct scb_target *t,
+			  bool *again, struct scb_error **err)
+{
+	struct scb_target old;
+
+	*again = false;
+	if (bpf_map_lookup_elem(n->targets_fd, &key, &old))
+		return 0;
+	if (!strcmp(old.id, t->id) && !old.removed_ns) {
+		*again = true;
+		return 0;
+	}
+	if (!old.removed_ns)
+		return scb_error_set(err, SCB_ERR_INPUT, "cgroup %s is already traced as %s",
+				     t->cgroup, old.id);
+	return 0;	/* a retained, removed target: replaced */
+}
+
+static int pin_link(struct scb_node *n, int cg_fd, const char *id, struct scb_error **err)
+{
+	char path[512];
+	int link_fd;
+
+	link_fd = bpf_link_create(n->prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+	if (link_fd < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to the cgroup: %s",
+				     strerror(errno));
+	link_path(id, path, sizeof(path));
+	if (bpf_obj_pin(link_fd, path)) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the link at %s: %s", path,
+			      strerror(errno));
+		close(link_fd);	/* the last reference: detaches */
+		return -1;
+	}
+	close(link_fd);
+	return 0;
+}
+
+int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *cg_abs,
+			 struct scb_error **err)
+{
+	uint64_t key;
+	bool again;
+	int cg_fd, ret = -1;
+
+	if (!text_valid_id(t->id))
+		return scb_error_set(err, SCB_ERR_INPUT, "invalid id");
+	cg_fd = open(cg_abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0)
+		return scb_error_set(err, SCB_ERR_CGROUP, "cannot open cgroup %s: %s", cg_abs,
+				     strerror(errno));
+	if (cgroup_id(cg_abs, &key, err) || check_existing(n, key, t, &again, err))
+		goto out;
+	t->kind = SCB_KIND_CGROUP;
+	t->cgroup_id = key;
+	t->attached_ns = now_realtime_ns();
+	t->removed_ns = 0;
+	if (again && target_link_exists(t->id)) {
+		ret = bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST) ?
+		      scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
+				    strerror(errno)) : 0;
+		goto out;
+	}
+	/* Maps first, link last: the program must find its entry from the
+	 * first callback on. */
+	if (zero_stats(n, key, err))
+		goto out;
+	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_ANY)) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot add the target: %s", strerror(errno));
+		goto undo_stats;
+	}
+	if (pin_link(n, cg_fd, t->id, err))
+		goto undo_target;
+	ret = 0;
+	goto out;
+undo_target:
+	bpf_map_delete_elem(n->targets_fd, &key);
+undo_stats:
+	bpf_map_delete_elem(n->stats_fd, &key);
+out:
+	close(cg_fd);
+	return ret;
+}
+
+static int unpin_link(const char *id, bool *found, struct scb_error **err)
+{
+	char path[512];
+	int fd;
+
+	link_path(id, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 :
+		       scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s: %s", path,
+				     strerror(errno));
+	*found = true;
+	/* Detach now even if someone else holds the link open. */
+	bpf_link_detach(fd);
+	close(fd);
+	if (unlink(path) && errno != ENOENT)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove %s: %s", path,
+				     strerror(errno));
+	return 0;
+}
+
+int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
+		  struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+
+	*found = false;
+	if (unpin_link(id, found, err))
+		return -1;
+	while (target_next(n, &it, &t)) {
+		if (strcmp(t.id, id))
+			continue;
+		*found = true;
+		if (retain && !t.removed_ns) {
+			t.flags = 0;
+			t.removed_ns = now_realtime_ns();
+			bpf_map_update_elem(n->targets_fd, &it.key, &t, BPF_EXIST);
+			continue;
+		}
+		bpf_map_delete_elem(n->stats_fd, &it.key);
+		if (bpf_map_delete_elem(n->targets_fd, &it.key) && errno != ENOENT)
+			return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove the target: %s",
+					     strerror(errno));
+		/* Deleting moved the iteration: start over. */
+		it.started = false;
+	}
+	return 0;
+}
+
+bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)
+{
+	uint64_t next;
+
+	while (!bpf_map_get_next_key(n->targets_fd, it->started ? &it->key : NULL, &next)) {
+		it->key = next;
+		it->started = true;
+		if (!bpf_map_lookup_elem(n->targets_fd, &next, t))
+			return true;
+	}
+	return false;
+}
+
+int target_find(struct scb_node *n, const char *ref, uint64_t *key, struct scb_target *t,
+		struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target cur;
+	size_t len = strlen(ref);
+	int prefix = 0, named = 0;
+	char esc[96];
+
+	while (target_next(n, &it, &cur)) {
+		if (!strcmp(cur.id, ref)) {
+			*key = it.key;
+			*t = cur;
+			return 0;
+		}
+		if (cur.name[0] && !strcmp(cur.name, ref)) {
+			named++;
+			*key = it.key;
+			*t = cur;
+		} else if (!named && len && !strncmp(cur.id, ref, len)) {
+			prefix++;
+			*key = it.key;
+			*t = cur;
+		}
+	}
+	if (named == 1 || (!named && prefix == 1))
+		return 0;
+	if (named > 1 || prefix > 1)
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "\"%s\" matches %d traced containers; give more of the id",
+				     text_escape(ref, esc, sizeof(esc)), named ? named : prefix);
+	return scb_error_set(err, SCB_ERR_NOT_FOUND,
+			     "no traced container \"%s\" (see `sockops-cb list`)",
+			     text_escape(ref, esc, sizeof(esc)));
+}
+
+int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, i, j;
+	size_t sz = (sizeof(struct scb_stats) + 7) & ~7UL;
+	struct scb_stats *s;
+	char *vals;
+
+	memset(out, 0, sizeof(*out));
+	vals = calloc(ncpu, sz);
+	if (!vals)
+		return -1;
+	if (bpf_map_lookup_elem(n->stats_fd, &key, vals)) {
+		free(vals);
+		return -1;
+	}
+	for (c = 0; c < ncpu; c++) {
+		s = (struct scb_stats *)(vals + c * sz);
+		out->active_established += s->active_established;
+		out->passive_established += s->passive_established;
+		out->connect += s->connect;
+		out->listen += s->listen;
+		out->rto += s->rto;
+		out->retrans += s->retrans;
+		out->retrans_failed += s->retrans_failed;
+		out->rtt_samples += s->rtt_samples;
+		out->rtt_sum_us += s->rtt_sum_us;
+		out->hdr_opt += s->hdr_opt;
+		out->closed += s->closed;
+		out->events_lost += s->events_lost;
+		out->flags_refused += s->flags_refused;
+		for (i = 0; i < SCB_HIST_SLOTS; i++)
+			out->rtt_hist[i] += s->rtt_hist[i];
+		for (i = 0; i < SCB_TCP_STATES; i++)
+			for (j = 0; j < SCB_TCP_STATES; j++)
+				out->states[i][j] += s->states[i][j];
+	}
+	free(vals);
+	return 0;
+}

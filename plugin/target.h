@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Targets: traced containers/pods. A target is an entry in the `targets`
+ * and `stats` maps plus, for cgroup targets, a link pinned by id. */
+#ifndef __SCB_TARGET_H
+#define __SCB_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "sockops.h"
+#include "loader.h"
+
+#define SCB_NETNS_BIT (1ULL << 63)
+
+/* Attach t (id, names, flags filled in) to the cgroup directory cg_abs.
+ * Idempotent for the same id; fails when another id traces the cgroup. */
+int target_attach_cgroup(struct scb_node *n, struct scb_target *t,
+			 const char *cg_abs, struct scb_error **err);
+/* Detach by id; *found tells whether anything was there. With retain,
+ * the counters stay readable (the target is marked removed). */
+int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
+		  struct scb_error **err);
+
+/* Iterate: fills key and t; returns false at the end. */
+struct target_iter {
+	uint64_t key;
+	bool started;
+};
+bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t);
+/* Resolve a user's name for a container: full id, podman/k8s name, or
+ * unique id prefix. */
+int target_find(struct scb_node *n, const char *ref, uint64_t *key,
+		struct scb_target *t, struct scb_error **err);
+/* Sum of the per-CPU counters. */
+int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
+bool target_link_exists(const char *id);
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Untrusted strings: validation of ids and safe display. */
+#ifndef __SCB_TEXT_H
+#define __SCB_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Container id: 1..128 of [A-Za-z0-9_.-], not "." or "..", no "..". */
+bool text_valid_id(const char *id);
+/* Flag set names: 1..31 of [A-Za-z0-9_.-]. */
+bool text_valid_set_name(const char *name);
+/* Printable ASCII copy; others as \xNN; cut with "..." when too long. */
+const char *text_escape(const char *in, char *out, size_t len);
+/* Label for display (names, pod names): like escape, into a fixed field. */
+void text_label(char *dst, size_t len, const char *src);
+
+#endif

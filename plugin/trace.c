@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb trace`: the live event stream. The program only writes
+ * events while a reader has switched control[0] on, and wakes it only
+ * when enough have piled up, so the reader polls. */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+#include "display.h"
+#include "flagnames.h"
+#include "target.h"
+
+#define TRACE_LOCK	"/run/sockops-cb.trace.lock"
+#define TRACE_POLL_MS	50
+#define NAME_CACHE	64
+
+struct trace_args {
+	const char *ref;
+	double duration;
+	bool json;
+};
+
+struct trace_ctx {
+	struct scb_node *n;
+	bool filter;
+	uint64_t only;
+	bool json;
+	uint64_t mono_to_real;
+	uint64_t keys[NAME_CACHE];
+	struct scb_target names[NAME_CACHE];
+	int n_names;
+};
+
+static volatile sig_atomic_t stop;
+
+static const char trace_doc[] =
+	"Stream TCP events of traced containers until Ctrl-C or --duration.\n"
+	"\n"
+	"Events: CONNECT, ACTIVE_ESTABLISHED, PASSIVE_ESTABLISHED, LISTEN, STATE,\n"
+	"RTT, RTO, RETRANS and CLOSE (a summary of the connection), as the\n"
+	"container's flags allow. One trace runs at a time on a node.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb trace\n"
+	"    sockops-cb trace web --duration 10 --json";
+
+static const char *const event_names[] = {
+	[SCB_EV_CONNECT] = "CONNECT",
+	[SCB_EV_ACTIVE_ESTABLISHED] = "ACTIVE_ESTABLISHED",
+	[SCB_EV_PASSIVE_ESTABLISHED] = "PASSIVE_ESTABLISHED",
+	[SCB_EV_LISTEN] = "LISTEN",
+	[SCB_EV_STATE] = "STATE",
+	[SCB_EV_RTT] = "RTT",
+	[SCB_EV_RTO] = "RTO",
+	[SCB_EV_RETRANS] = "RETRANS",
+	[SCB_EV_HDR_OPT] = "HDR_OPT",
+	[SCB_EV_CLOSE] = "CLOSE",
+};
+
+static error_t trace_parse(int key, char *arg, struct argp_state *state)
+{
+	struct trace_args *a = state->input;
+	char *end;
+
+	switch (key) {
+	case 'j':
+		a->json = true;
+		break;
+	case 'd':
+		errno = 0;
+		a->duration = strtod(arg, &end);
+		if (errno || *end || a->duration <= 0)
+			argp_error(state, "--duration wants a positive number of seconds, not \"%s\"", arg);
+		break;
+	case ARGP_KEY_ARG:
+		if (a->ref)
+			argp_usage(state);
+		a->ref = arg;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static const struct scb_target *name_of(struct trace_ctx *c, uint64_t key)
+{
+	int i, slot;
+
+	for (i = 0; i < c->n_names; i++)
+		if (c->keys[i] == key)
+			return &c->names[i];
+	slot = c->n_names < NAME_CACHE ? c->n_names++ : (int)(key % NAME_CACHE);
+	if (bpf_map_lookup_elem(c->n->targets_fd, &key, &c->names[slot]))
+		memset(&c->names[slot], 0, sizeof(c->names[slot]));
+	c->keys[slot] = key;
+	return &c->names[slot];
+}
+
+static bool is_v4_mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
+}
+
+/* v4-mapped IPv6 addresses print as IPv4: that is what the user dialled. */
+static int format_addrs(const struct scb_event *e, char *s, char *d, size_t len)
+{
+	if (e->family == 10 && !(is_v4_mapped(e->saddr) && is_v4_mapped(e->daddr))) {
+		inet_ntop(AF_INET6, e->saddr, s, len);
+		inet_ntop(AF_INET6, e->daddr, d, len);
+		return AF_INET6;
+	}
+	inet_ntop(AF_INET, e->family == 10 ? &e->saddr[3] : &e->saddr[0], s, len);
+	inet_ntop(AF_INET, e->family == 10 ? &e->daddr[3] : &e->daddr[0], d, len);
+	return AF_INET;
+}
+
+static void details_json(cJSON *o, const struct scb_event *e)
+{
+	switch (e->type) {
+	case SCB_EV_STATE:
+		cJSON_AddStringToObject(o, "old_state", tcp_state_name(e->arg[0]));
+		cJSON_AddStringToObject(o, "new_state", tcp_state_name(e->arg[1]));
+		break;
+	case SCB_EV_RTT:
+		cJSON_AddNumberToObject(o, "rtt_us", e->arg[0]);
+		break;
+	case SCB_EV_RTO:
+		cJSON_AddNumberToObject(o, "retransmits", e->arg[0]);
+		cJSON_AddNumberToObject(o, "rto_jiffies", e->arg[1]);
+		break;
+	case SCB_EV_RETRANS:
+		cJSON_AddNumberToObject(o, "seq", e->arg[0]);
+		cJSON_AddNumberToObject(o, "segs", e->arg[1]);
+		cJSON_AddNumberToObject(o, "err", (int)e->arg[2]);
+		break;
+	case SCB_EV_CLOSE:
+		cJSON_AddNumberToObject(o, "retransmits", e->arg[0]);
+		cJSON_AddNumberToObject(o, "duration_ms", e->arg[1]);
+		cJSON_AddNumberToObject(o, "bytes_acked", (double)e->bytes_acked);
+		cJSON_AddNumberToObject(o, "bytes_received", (double)e->bytes_received);
+		break;
+	default:
+		cJSON_AddItemToObject(o, "flags", flags_to_json(e->arg[0]));
+	}
+}
+
+static void details_text(const struct scb_event *e, char *buf, size_t len)
+{
+	char fl[128];
+
+	switch (e->type) {
+	case SCB_EV_STATE:
+		snprintf(buf, len, "%s -> %s", tcp_state_name(e->arg[0]), tcp_state_name(e->arg[1]));
+		break;
+	case SCB_EV_RTT:
+		snprintf(buf, len, "rtt %u us srtt %u us", e->arg[0], e->srtt_us);
+		break;
+	case SCB_EV_RTO:
+		snprintf(buf, len, "retransmits %u rto %u jiffies", e->arg[0], e->arg[1]);
+		break;
+	case SCB_EV_RETRANS:
+		snprintf(buf, len, "seq %u segs %u%s", e->arg[0], e->arg[1],
+			 e->arg[2] ? " (failed)" : "");
+		break;
+	case SCB_EV_CLOSE:
+		snprintf(buf, len, "%u ms, %llu B acked, %llu B received, %u retransmits, srtt %u us",
+			 e->arg[1], (unsigned long long)e->bytes_acked,
+			 (unsigned long long)e->bytes_received, e->arg[0], e->srtt_us);
+		break;
+	default:
+		snprintf(buf, len, "flags %s", flags_format(e->arg[0], fl, sizeof(fl)));
+	}
+}
+
+static void print_event(struct trace_ctx *c, const struct scb_event *e)
+{
+	const struct scb_target *t = name_of(c, e->target);
+	const char *ev = e->type < sizeof(event_names) / sizeof(event_names[0]) &&
+			 event_names[e->type] ? event_names[e->type] : "?";
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], det[160], tbuf[32];
+	uint64_t real = e->ts_ns + c->mono_to_real;
+	time_t sec = real / 1000000000ULL;
+	int fam = format_addrs(e, s, d, sizeof(s));
+	struct tm tm;
+	cJSON *o;
+
+	if (c->json) {
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "time", (double)real / 1e9);
+		target_json_fields(o, t);
+		cJSON_AddStringToObject(o, "event", ev);
+		cJSON_AddStringToObject(o, "family", fam == AF_INET6 ? "ipv6" : "ipv4");
+		cJSON_AddStringToObject(o, "saddr", s);
+		cJSON_AddNumberToObject(o, "sport", e->lport);
+		cJSON_AddStringToObject(o, "daddr", d);
+		cJSON_AddNumberToObject(o, "dport", e->rport);
+		cJSON_AddNumberToObject(o, "srtt_us", e->srtt_us);
+		cJSON_AddNumberToObject(o, "cookie", (double)e->cookie);
+		details_json(o, e);
+		json_print_line(o);
+		return;
+	}
+	localtime_r(&sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	details_text(e, det, sizeof(det));
+	printf("%s.%03llu %-16.16s %-19s %s%s%s:%u -> %s%s%s:%u %s\n", tbuf,
+	       (unsigned long long)(real / 1000000ULL % 1000), target_label(t), ev,
+	       fam == AF_INET6 ? "[" : "", s, fam == AF_INET6 ? "]" : "", e->lport,
+	       fam == AF_INET6 ? "[" : "", d, fam == AF_INET6 ? "]" : "", e->rport, det);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct trace_ctx *c = ctx;
+	const struct scb_event *e = data;
+
+	if (size < sizeof(*e) || (c->filter && e->target != c->only))
+		return 0;
+	print_event(c, e);
+	return 0;
+}
+
+static uint64_t mono_to_real(void)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return (r.tv_sec - m.tv_sec) * 1000000000ULL + r.tv_nsec - m.tv_nsec;
+}
+
+static uint64_t lost_total(struct scb_node *n)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct scb_stats s;
+	uint64_t sum = 0;
+
+	while (target_next(n, &it, &t))
+		if (!target_stats(n, it.key, &s))
+			sum += s.events_lost;
+	return sum;
+}
+
+static int take_lock(struct scb_error **err)
+{
+	int fd = open(TRACE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot open %s: %s", TRACE_LOCK,
+				     strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return scb_error_set(err, SCB_ERR_TRY_AGAIN,
+				     "another `sockops-cb trace` is running on this node; one reader at a time");
+	}
+	return fd;
+}
+
+static void set_tracing(struct scb_node *n, __u32 on)
+{
+	__u32 zero = 0;
+
+	bpf_map_update_elem(n->control_fd, &zero, &on, BPF_ANY);
+}
+
+static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
+{
+	struct ring_buffer *rb;
+	struct timespec start, now;
+	uint64_t lost0 = lost_total(c->n), lost;
+	int ret = 0;
+
+	rb = ring_buffer__new(c->n->events_fd, handle_event, c, NULL);
+	if (!rb)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the ring buffer: %s",
+				     strerror(errno));
+	set_tracing(c->n, 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!stop) {
+		ret = ring_buffer__poll(rb, TRACE_POLL_MS);
+		if (ret >= 0)
+			ret = ring_buffer__consume(rb);
+		if (ret < 0 && ret != -EINTR) {
+			scb_error_set(err, SCB_ERR_KERNEL, "reading events: %s", strerror(-ret));
+			break;
+		}
+		ret = 0;
+		fflush(stdout);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (duration > 0 && (now.tv_sec - start.tv_sec) +
+		    (now.tv_nsec - start.tv_nsec) / 1e9 >= duration)
+			break;
+	}
+	set_tracing(c->n, 0);
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	lost = lost_total(c->n) - lost0;
+	if (lost)
+		fprintf(stderr, "sockops-cb: %llu events lost: the ring buffer was full\n",
+			(unsigned long long)lost);
+	if (lost && c->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "event", "LOST");
+		cJSON_AddNumberToObject(o, "count", (double)lost);
+		json_print_line(o);
+	}
+	return *err ? -1 : 0;
+}
+
+int cmd_trace(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "duration", 'd', "S", 0, "Stop after S seconds", 0 },
+		{ "json", 'j', NULL, 0, "One JSON object per event", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = trace_parse,
+				   .args_doc = "[CONTAINER]", .doc = trace_doc };
+	struct trace_args a = { 0 };
+	struct trace_ctx c = { 0 };
+	struct scb_target t;
+	struct scb_node n;
+	int lock, ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	ret = node_open(&n, NODE_READ, err);
+	if (ret)
+		return ret > 0 ? scb_error_set(err, SCB_ERR_NOT_FOUND,
+					       "nothing is traced on this node") : -1;
+	c.n = &n;
+	c.json = a.json;
+	c.mono_to_real = mono_to_real();
+	if (a.ref && target_find(&n, a.ref, &c.only, &t, err))
+		goto out;
+	c.filter = a.ref != NULL;
+	lock = take_lock(err);
+	if (lock < 0)
+		goto out;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	ret = stream(&c, a.duration, err);
+	close(lock);
+out:
+	node_close(&n);
+	return *err ? -1 : ret;
+}
