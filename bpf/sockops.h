@@ -34,6 +34,13 @@ enum scb_kind {
 	SCB_KIND_NETNS = 2,
 };
 
+/* Who attached a target: CNI GC only collects its own. */
+enum scb_origin {
+	SCB_ORIGIN_HOOK = 1,
+	SCB_ORIGIN_CNI = 2,
+	SCB_ORIGIN_MANUAL = 3,
+};
+
 /* Value of the `targets` map, keyed by cgroup id (kind CGROUP) or netns
  * cookie (kind NETNS). The program reads `flags` and ORs into `refused`;
  * everything else is metadata for list/stats. */
@@ -42,6 +49,8 @@ struct scb_target {
 	__u32 refused;		/* bits the kernel refused, OR-ed by BPF */
 	__u32 requested;	/* what the pod asked for, before the ceiling */
 	__u32 kind;		/* enum scb_kind */
+	__u32 origin;		/* enum scb_origin */
+	__u32 pad;
 	__u64 attached_ns;	/* CLOCK_REALTIME ns */
 	__u64 cgroup_id;	/* cgroup the link is on (0 for NETNS) */
 	__u64 removed_ns;	/* retained after removal (retainStats) */
@@ -51,6 +60,8 @@ struct scb_target {
 	char pod_name[SCB_NAME_LEN];
 	char flag_set[SCB_SET_LEN];
 	char cgroup[SCB_CGROUP_LEN];
+	char network[SCB_NAME_LEN];	/* CNI network name */
+	char ifname[16];		/* CNI_IFNAME */
 };
 
 /* Per-CPU counters of one target; user space sums the CPUs. */

@@ -101,6 +101,7 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 		snprintf(t.cgroup, sizeof(t.cgroup), "/");
 	t.requested = req.requested;
 	t.flags = req.effective;
+	t.origin = SCB_ORIGIN_MANUAL;
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
 	ret = target_attach_cgroup(&n, &t, abs, err);

@@ -175,6 +175,25 @@ int cgroup_resolve(const char *rel, char *abs, size_t len, struct scb_error **er
 	return 0;
 }
 
+int cgroup_expand_slice(const char *in, char *out, size_t len)
+{
+	size_t n = strlen(in), off = 0;
+	const char *dash;
+
+	if (strchr(in, '/') || n < 7 || strcmp(in + n - 6, ".slice"))
+		return (size_t)snprintf(out, len, "%s", in) >= len ? -1 : 0;
+	out[0] = '\0';
+	/* Each dash-separated prefix is a parent slice. */
+	for (dash = strchr(in, '-'); dash; dash = strchr(dash + 1, '-')) {
+		off += snprintf(out + off, len > off ? len - off : 0, "/%.*s.slice",
+				(int)(dash - in), in);
+		if (off >= len)
+			return -1;
+	}
+	off += snprintf(out + off, len > off ? len - off : 0, "/%s", in);
+	return off >= len ? -1 : 0;
+}
+
 int cgroup_id(const char *abs, uint64_t *id, struct scb_error **err)
 {
 	struct {

@@ -19,6 +19,9 @@ int cgroup_of_pid(pid_t pid, char *out, size_t len, struct scb_error **err);
 /* Absolute directory of a cgroup given relative to the cgroup2 root;
  * refuses "..", and anything that is not an existing directory below. */
 int cgroup_resolve(const char *rel, char *abs, size_t len, struct scb_error **err);
+/* systemd slice notation ("kubepods-besteffort-pod1.slice") to its path
+ * ("/kubepods.slice/kubepods-besteffort.slice/..."); other paths as is. */
+int cgroup_expand_slice(const char *in, char *out, size_t len);
 int cgroup_id(const char *abs, uint64_t *id, struct scb_error **err);
 
 #endif

@@ -1,10 +1,438 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* CNI plugin role: see docs/cni.md. */
+/* CNI plugin role (SPEC.md 0.4.0, 1.0.0, 1.1.0), chained after the
+ * interface plugins. ADD registers the pod: by cgroup when the runtime
+ * passes runtimeConfig.cgroupPath (containerd, CRI-O), else by its netns
+ * cookie (podman's CNI backend runs ADD before the cgroup exists). It
+ * prints prevResult back unchanged. See docs/cni.md. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "cgroup.h"
 #include "cmd.h"
+#include "config.h"
+#include "netns.h"
+#include "target.h"
+#include "text.h"
+
+#define CNI_STDIN_MAX		(16 << 20)
+#define CNI_POD_ANNOTATIONS	"io.kubernetes.cri.pod-annotations"
+#define CNI_VALID_ATTACHMENTS	"cni.dev/valid-attachments"
+
+static const char *const cni_versions[] = { "0.4.0", "1.0.0", "1.1.0", NULL };
+
+struct cni_env {
+	const char *command;
+	const char *container_id;
+	const char *netns;
+	const char *ifname;
+	const char *args;
+};
+
+struct cni_req {
+	cJSON *conf;
+	const char *name;		/* network name */
+	const cJSON *prev;		/* prevResult */
+	const cJSON *rc;		/* runtimeConfig */
+	struct scb_config cfg;
+	char pod_ns[SCB_NAME_LEN];
+	char pod_name[SCB_NAME_LEN];
+};
+
+/* Copied out of the request: the error JSON is printed after it is freed. */
+static char cni_version[16] = "1.1.0";
+
+/* The version error JSON answers in: the caller's when we know it. */
+const char *cni_error_version(void)
+{
+	return cni_version;
+}
+
+static bool version_supported(const char *v)
+{
+	const char *const *p;
+
+	for (p = cni_versions; *p; p++)
+		if (!strcmp(v, *p))
+			return true;
+	return false;
+}
+
+static int read_stdin(char **buf, size_t *len, struct scb_error **err)
+{
+	size_t cap = 1 << 16, r;
+	char *nb;
+
+	*len = 0;
+	*buf = malloc(cap);
+	if (!*buf)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	while ((r = fread(*buf + *len, 1, cap - *len, stdin)) > 0) {
+		*len += r;
+		if (*len < cap)
+			continue;
+		if (cap >= CNI_STDIN_MAX)
+			return scb_error_set(err, SCB_ERR_DECODE, "stdin is over %d MiB",
+					     CNI_STDIN_MAX >> 20);
+		nb = realloc(*buf, cap * 2);
+		if (!nb)
+			return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+		*buf = nb;
+		cap *= 2;
+	}
+	return 0;
+}
+
+static int need_env(const char *name, const char *val, struct scb_error **err)
+{
+	if (!val || !*val)
+		return scb_error_set(err, SCB_ERR_ENV, "environment variable %s is required", name);
+	return 0;
+}
+
+/* CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=name" */
+static void cni_arg(const char *args, const char *key, char *out, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = args, *end;
+	char val[256];
+	size_t n;
+
+	out[0] = '\0';
+	while (p && *p) {
+		end = strchr(p, ';');
+		n = end ? (size_t)(end - p) : strlen(p);
+		if (n > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			n -= klen + 1;
+			if (n >= sizeof(val))
+				n = sizeof(val) - 1;
+			memcpy(val, p + klen + 1, n);
+			val[n] = '\0';
+			text_label(out, len, val);
+			return;
+		}
+		p = end ? end + 1 : NULL;
+	}
+}
+
+static int parse_conf(const char *buf, size_t len, struct cni_req *r, bool need_version,
+		      struct scb_error **err)
+{
+	const cJSON *v, *name;
+
+	r->conf = cJSON_ParseWithLength(buf, len);
+	if (!r->conf || !cJSON_IsObject(r->conf))
+		return scb_error_set(err, SCB_ERR_DECODE,
+				     "stdin is not a JSON object (the network configuration)");
+	v = cJSON_GetObjectItemCaseSensitive(r->conf, "cniVersion");
+	if (v && cJSON_IsString(v) && version_supported(v->valuestring))
+		snprintf(cni_version, sizeof(cni_version), "%s", v->valuestring);
+	if (need_version && (!cJSON_IsString(v) || !version_supported(v->valuestring)))
+		return scb_error_set(err, 1, "incompatible CNI version %s (supported: 0.4.0 1.0.0 1.1.0)",
+				     cJSON_IsString(v) ? v->valuestring : "(missing)");
+	name = cJSON_GetObjectItemCaseSensitive(r->conf, "name");
+	r->name = cJSON_IsString(name) ? name->valuestring : "";
+	r->prev = cJSON_GetObjectItemCaseSensitive(r->conf, "prevResult");
+	r->rc = cJSON_GetObjectItemCaseSensitive(r->conf, "runtimeConfig");
+	if (r->rc && !cJSON_IsObject(r->rc))
+		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig must be an object");
+	return 0;
+}
+
+/* GC keeps what the runtime lists in cni.dev/valid-attachments. */
+static bool cni_attachment_valid(const cJSON *keep, const struct scb_target *t)
+{
+	const cJSON *a, *id, *ifn;
+
+	cJSON_ArrayForEach(a, keep) {
+		id = cJSON_GetObjectItemCaseSensitive(a, "containerID");
+		ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
+		if (cJSON_IsString(id) && !strcmp(id->valuestring, t->id) &&
+		    (!cJSON_IsString(ifn) || !strcmp(ifn->valuestring, t->ifname)))
+			return true;
+	}
+	return false;
+}
+
+static int cni_check_link(const struct scb_target *t, struct scb_error **err)
+{
+	bool ok = t->kind == SCB_KIND_NETNS ? !access(SCB_NETNS_LINK, F_OK) :
+		  target_link_exists(t->id);
+
+	if (!ok)
+		return scb_error_set(err, SCB_ERR_NOT_FOUND,
+				     "the sockops-cb link of container %.12s is gone; re-create the container",
+				     t->id);
+	return 0;
+}
+
+static void fill_target(struct scb_target *t, const struct cni_env *e, const struct cni_req *r,
+			const struct scb_request *q)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s", e->container_id);
+	snprintf(t->name, sizeof(t->name), "%s", r->pod_name);
+	snprintf(t->pod_ns, sizeof(t->pod_ns), "%s", r->pod_ns);
+	snprintf(t->pod_name, sizeof(t->pod_name), "%s", r->pod_name);
+	snprintf(t->flag_set, sizeof(t->flag_set), "%s", q->flag_set);
+	text_label(t->network, sizeof(t->network), r->name);
+	text_label(t->ifname, sizeof(t->ifname), e->ifname);
+	t->requested = q->requested;
+	t->flags = q->effective;
+	t->origin = SCB_ORIGIN_CNI;
+}
+
+static int attach_cgroup(struct scb_node *n, struct scb_target *t, const char *path,
+			 struct scb_error **err)
+{
+	char rel[4096], abs[4096], mnt[4096];
+
+	if (cgroup_expand_slice(path, rel, sizeof(rel)))
+		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.cgroupPath is too long");
+	if (cgroup_resolve(rel, abs, sizeof(abs), err) || cgroup2_mount(mnt, sizeof(mnt), err))
+		return -1;
+	text_label(t->cgroup, sizeof(t->cgroup), abs + strlen(mnt));
+	return target_attach_cgroup(n, t, abs, err);
+}
+
+static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct scb_request *q,
+		      struct scb_error **err)
+{
+	const cJSON *cg = cJSON_GetObjectItemCaseSensitive(r->rc, "cgroupPath");
+	struct scb_target t;
+	struct scb_node n;
+	uint64_t cookie;
+	int ret;
+
+	if (cg && !cJSON_IsString(cg))
+		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.cgroupPath must be a string");
+	fill_target(&t, e, r, q);
+	/* Resolve untrusted inputs before touching any kernel state. */
+	if (!cg && netns_cookie(e->netns, &cookie, err))
+		return -1;
+	if (node_open(&n, NODE_CREATE, err))
+		return -1;
+	if (cg)
+		ret = attach_cgroup(&n, &t, cg->valuestring, err);
+	else
+		ret = target_attach_netns(&n, &t, cookie, err);
+	node_close(&n);
+	return ret;
+}
+
+static const cJSON *pod_annotations(const struct cni_req *r, struct scb_error **err)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(r->rc, CNI_POD_ANNOTATIONS);
+
+	if (a && !cJSON_IsObject(a) && !cJSON_IsNull(a)) {
+		scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.%s must be an object",
+			      CNI_POD_ANNOTATIONS);
+		return NULL;
+	}
+	return cJSON_IsObject(a) ? a : NULL;
+}
+
+static void print_prev(const struct cni_req *r)
+{
+	cJSON *out = cJSON_Duplicate(r->prev, 1);
+
+	/* The result speaks the version the runtime asked for. */
+	cJSON_DeleteItemFromObjectCaseSensitive(out, "cniVersion");
+	cJSON_AddStringToObject(out, "cniVersion", cni_version);
+	json_print_line(out);
+}
+
+static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
+{
+	struct scb_request q;
+	const cJSON *ann;
+
+	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    need_env("CNI_NETNS", e->netns, err) || need_env("CNI_IFNAME", e->ifname, err))
+		return -1;
+	if (!text_valid_id(e->container_id))
+		return scb_error_set(err, SCB_ERR_ENV,
+				     "CNI_CONTAINERID is not 1-128 characters of [A-Za-z0-9_.-]");
+	if (!cJSON_IsObject(r->prev))
+		return scb_error_set(err, SCB_ERR_CONFIG,
+				     "sockops-cb must be chained after an interface plugin: no prevResult");
+	if (config_from_json(r->conf, &r->cfg, err))
+		return -1;
+	ann = pod_annotations(r, err);
+	if (*err || config_resolve(&r->cfg, ann, &q, err))
+		return -1;
+	if (q.traced && attach_pod(e, r, &q, err)) {
+		if (r->cfg.on_error != SCB_ON_ERROR_IGNORE)
+			return -1;
+		scb_error_wrap(err, "pod %s runs untraced (onError=ignore)", r->pod_name);
+		scb_warn(*err);
+		scb_error_free(err);
+	}
+	print_prev(r);
+	return 0;
+}
+
+/* Remove the CNI targets of one container (DEL) or, with keep, of every
+ * container of this network not in keep (GC). */
+static int remove_targets(const char *id, const char *network, const cJSON *keep,
+			  struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct scb_node n;
+	bool found;
+	int ret;
+
+	ret = node_open(&n, NODE_WRITE, err);
+	if (ret)
+		return ret > 0 ? 0 : -1;
+	while (target_next(&n, &it, &t)) {
+		if (t.origin != SCB_ORIGIN_CNI)
+			continue;
+		if (id && strcmp(t.id, id))
+			continue;
+		if (!id && (strcmp(t.network, network) || cni_attachment_valid(keep, &t)))
+			continue;
+		if (target_detach(&n, t.id, false, &found, err))
+			break;
+		it.started = false;
+	}
+	node_close(&n);
+	return *err ? -1 : 0;
+}
+
+static int cni_del(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
+{
+	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    need_env("CNI_IFNAME", e->ifname, err))
+		return -1;
+	/* Nothing of ours can carry an invalid id: nothing to remove. */
+	if (!text_valid_id(e->container_id))
+		return 0;
+	return remove_targets(e->container_id, NULL, NULL, err);
+}
+
+static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_request q;
+	struct scb_target t;
+	struct scb_node n;
+	bool seen = false;
+	int ret;
+
+	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    need_env("CNI_NETNS", e->netns, err) || need_env("CNI_IFNAME", e->ifname, err))
+		return -1;
+	if (!cJSON_IsObject(r->prev))
+		return scb_error_set(err, SCB_ERR_CONFIG, "CHECK needs prevResult");
+	if (config_from_json(r->conf, &r->cfg, err))
+		return -1;
+	if (config_resolve(&r->cfg, pod_annotations(r, err), &q, err))
+		return -1;
+	if (!q.traced)
+		return 0;
+	ret = node_open(&n, NODE_READ, err);
+	if (ret < 0)
+		return -1;
+	while (!ret && target_next(&n, &it, &t))
+		if (t.origin == SCB_ORIGIN_CNI && !strcmp(t.id, e->container_id))
+			seen = true, ret = cni_check_link(&t, err);
+	node_close(&n);
+	if (!ret && !seen)
+		ret = scb_error_set(err, SCB_ERR_NOT_FOUND,
+				    "container %.12s should be traced but has no sockops-cb attachment",
+				    e->container_id);
+	return ret;
+}
+
+static int cni_version_cmd(struct cni_req *r)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+
+	cJSON_AddStringToObject(o, "cniVersion", cni_version);
+	arr = cJSON_AddArrayToObject(o, "supportedVersions");
+	for (const char *const *p = cni_versions; *p; p++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(*p));
+	json_print_line(o);
+	return 0;
+}
+
+static int cni_status(struct scb_error **err)
+{
+	char mnt[4096];
+
+	if (cgroup2_mount(mnt, sizeof(mnt), err))
+		return scb_error_wrap(err, "not available");
+	if (access("/sys/fs/bpf", F_OK)) {
+		scb_error_set(err, 50, "not available: no /sys/fs/bpf to pin BPF objects in");
+		return -1;
+	}
+	return 0;
+}
+
+static int cni_gc(struct cni_req *r, struct scb_error **err)
+{
+	const cJSON *keep = cJSON_GetObjectItemCaseSensitive(r->conf, CNI_VALID_ATTACHMENTS);
+
+	if (keep && !cJSON_IsArray(keep))
+		return scb_error_set(err, SCB_ERR_CONFIG, "%s must be an array",
+				     CNI_VALID_ATTACHMENTS);
+	return remove_targets(NULL, r->name, keep, err);
+}
+
+static void read_env(struct cni_env *e)
+{
+	e->command = getenv("CNI_COMMAND");
+	e->container_id = getenv("CNI_CONTAINERID");
+	e->netns = getenv("CNI_NETNS");
+	e->ifname = getenv("CNI_IFNAME");
+	e->args = getenv("CNI_ARGS");
+}
+
+static int dispatch(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
+{
+	if (!strcmp(e->command, "ADD"))
+		return cni_add(e, r, err);
+	if (!strcmp(e->command, "DEL"))
+		return cni_del(e, r, err);
+	if (!strcmp(e->command, "CHECK"))
+		return cni_check(e, r, err);
+	if (!strcmp(e->command, "STATUS"))
+		return cni_status(err);
+	if (!strcmp(e->command, "GC"))
+		return cni_gc(r, err);
+	return scb_error_set(err, SCB_ERR_ENV,
+			     "CNI_COMMAND \"%s\" is not one of ADD DEL CHECK VERSION STATUS GC",
+			     e->command);
+}
 
 int cni_main(struct scb_error **err)
 {
-	printf("{\"cniVersion\":\"1.0.0\",\"code\":100,\"msg\":\"the CNI role is not built yet\"}\n");
-	return -1;
+	struct cni_req r = { 0 };
+	struct cni_env e;
+	char *buf = NULL;
+	size_t len;
+	int ret;
+
+	read_env(&e);
+	ret = read_stdin(&buf, &len, err);
+	if (!ret && !strcmp(e.command, "VERSION")) {
+		/* VERSION must answer even for a config it cannot use. */
+		scb_error_free(err);
+		parse_conf(buf, len, &r, false, err);
+		scb_error_free(err);
+		ret = cni_version_cmd(&r);
+	} else if (!ret) {
+		ret = parse_conf(buf, len, &r, true, err);
+		if (!ret) {
+			cni_arg(e.args, "K8S_POD_NAMESPACE", r.pod_ns, sizeof(r.pod_ns));
+			cni_arg(e.args, "K8S_POD_NAME", r.pod_name, sizeof(r.pod_name));
+			ret = dispatch(&e, &r, err);
+		}
+	}
+	cJSON_Delete(r.conf);
+	free(buf);
+	return ret;
 }

@@ -208,8 +208,8 @@ static int read_file(const char *path, char **buf, size_t *len, struct scb_error
 
 int config_load(const char *path, struct scb_config *cfg, struct scb_error **err)
 {
-	size_t len;
-	char *buf;
+	size_t len = 0;
+	char *buf = NULL;
 	int ret;
 
 	if (!path) {

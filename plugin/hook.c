@@ -67,6 +67,7 @@ static void fill_target(struct scb_target *t, const struct oci_state *st,
 	oci_state_names(st, t->name, t->pod_ns, t->pod_name);
 	t->requested = req->requested;
 	t->flags = req->effective;
+	t->origin = SCB_ORIGIN_HOOK;
 	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
 	text_label(t->cgroup, sizeof(t->cgroup), cg_rel);
 }

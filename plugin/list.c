@@ -34,6 +34,10 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 
 	target_json_fields(o, t);
 	cJSON_AddStringToObject(o, "kind", t->kind == SCB_KIND_NETNS ? "netns" : "cgroup");
+	cJSON_AddStringToObject(o, "origin", t->origin == SCB_ORIGIN_CNI ? "cni" :
+				t->origin == SCB_ORIGIN_HOOK ? "hook" : "manual");
+	if (t->network[0])
+		cJSON_AddStringToObject(o, "network", t->network);
 	cJSON_AddStringToObject(o, "cgroup", t->cgroup);
 	cJSON_AddNumberToObject(o, "cgroup_id", (double)t->cgroup_id);
 	cJSON_AddStringToObject(o, "flag_set", t->flag_set);
@@ -65,7 +69,8 @@ static void list_text(const struct scb_target *t, const struct scb_stats *s)
 	       (unsigned long long)(s->active_established + s->passive_established),
 	       (unsigned long long)s->retrans, (unsigned long long)s->rto,
 	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
-	       t->cgroup, t->removed_ns ? " (removed)" : "");
+	       t->kind == SCB_KIND_NETNS ? "(netns)" : t->cgroup,
+	       t->removed_ns ? " (removed)" : "");
 }
 
 int cmd_list(int argc, char **argv, struct scb_error **err)

@@ -202,7 +202,8 @@ int node_unload(struct scb_error **err)
 		return 0;
 	if (lock_dir(&n, err))
 		goto fail;
-	links = count_links();
+	/* The node-wide netns link counts as one. */
+	links = count_links() + !access(SCB_PIN_DIR "/netns-link", F_OK);
 	if (links) {
 		scb_error_set(err, SCB_ERR_INPUT,
 			      "%d target(s) still attached; detach them first or use --force", links);

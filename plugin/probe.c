@@ -41,7 +41,7 @@ static error_t flags_parse(int key, char *arg, struct argp_state *state)
 static void listen_in(const char *cg)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char path[4200];
+	char path[4300];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
@@ -75,14 +75,15 @@ static int run_listener(const char *cg, struct scb_error **err)
 static int probe(struct scb_node *n, const char *cg, uint32_t *refused,
 		 struct scb_error **err)
 {
-	struct scb_target t = { .flags = SCB_FLAGS_KNOWN, .requested = SCB_FLAGS_KNOWN };
+	struct scb_target t = { .flags = SCB_FLAGS_KNOWN, .requested = SCB_FLAGS_KNOWN,
+				.origin = SCB_ORIGIN_MANUAL };
 	struct target_iter it = { 0 };
 	struct scb_target cur;
 	bool found;
 	int ret;
 
 	snprintf(t.id, sizeof(t.id), "sockops-cb-probe-%d", getpid());
-	snprintf(t.name, sizeof(t.name), "%s", t.id);
+	snprintf(t.name, sizeof(t.name), "%.63s", t.id);
 	if (target_attach_cgroup(n, &t, cg, err))
 		return -1;
 	ret = run_listener(cg, err);

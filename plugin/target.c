@@ -136,18 +136,74 @@ out:
 	return ret;
 }
 
-static int unpin_link(const char *id, bool *found, struct scb_error **err)
+static int pin_root_link(struct scb_node *n, struct scb_error **err)
 {
-	char path[512];
+	char mnt[4096];
+	int cg_fd, link_fd, ret = 0;
+
+	if (!access(SCB_NETNS_LINK, F_OK))
+		return 0;
+	if (cgroup2_mount(mnt, sizeof(mnt), err))
+		return -1;
+	cg_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0)
+		return scb_error_set(err, SCB_ERR_CGROUP, "cannot open %s: %s", mnt,
+				     strerror(errno));
+	link_fd = bpf_link_create(n->prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+	if (link_fd < 0)
+		ret = scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to %s: %s", mnt,
+				    strerror(errno));
+	else if (bpf_obj_pin(link_fd, SCB_NETNS_LINK))
+		ret = scb_error_set(err, SCB_ERR_KERNEL, "cannot pin %s: %s", SCB_NETNS_LINK,
+				    strerror(errno));
+	if (link_fd >= 0)
+		close(link_fd);
+	close(cg_fd);
+	return ret;
+}
+
+int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cookie,
+			struct scb_error **err)
+{
+	uint64_t key = cookie | SCB_NETNS_BIT;
+	bool again;
+
+	if (!text_valid_id(t->id))
+		return scb_error_set(err, SCB_ERR_INPUT, "invalid id");
+	if (check_existing(n, key, t, &again, err))
+		return -1;
+	t->kind = SCB_KIND_NETNS;
+	t->cgroup_id = 0;
+	t->attached_ns = now_realtime_ns();
+	t->removed_ns = 0;
+	if (!again && zero_stats(n, key, err))
+		return -1;
+	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_ANY)) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot add the target: %s", strerror(errno));
+		goto undo;
+	}
+	if (pin_root_link(n, err))
+		goto undo;
+	return 0;
+undo:
+	if (!again) {
+		bpf_map_delete_elem(n->targets_fd, &key);
+		bpf_map_delete_elem(n->stats_fd, &key);
+	}
+	return -1;
+}
+
+static int unpin(const char *path, bool *found, struct scb_error **err)
+{
 	int fd;
 
-	link_path(id, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 :
 		       scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s: %s", path,
 				     strerror(errno));
-	*found = true;
+	if (found)
+		*found = true;
 	/* Detach now even if someone else holds the link open. */
 	bpf_link_detach(fd);
 	close(fd);
@@ -155,6 +211,26 @@ static int unpin_link(const char *id, bool *found, struct scb_error **err)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove %s: %s", path,
 				     strerror(errno));
 	return 0;
+}
+
+static int unpin_link(const char *id, bool *found, struct scb_error **err)
+{
+	char path[512];
+
+	link_path(id, path, sizeof(path));
+	return unpin(path, found, err);
+}
+
+/* The node-wide link lives while a netns target does. */
+static int netns_link_gc(struct scb_node *n, struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+
+	while (target_next(n, &it, &t))
+		if (t.kind == SCB_KIND_NETNS && !t.removed_ns)
+			return 0;
+	return unpin(SCB_NETNS_LINK, NULL, err);
 }
 
 int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
@@ -183,7 +259,7 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 		/* Deleting moved the iteration: start over. */
 		it.started = false;
 	}
-	return 0;
+	return netns_link_gc(n, err);
 }
 
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)

@@ -11,11 +11,17 @@
 #include "loader.h"
 
 #define SCB_NETNS_BIT (1ULL << 63)
+#define SCB_NETNS_LINK SCB_PIN_DIR "/netns-link"
 
 /* Attach t (id, names, flags filled in) to the cgroup directory cg_abs.
  * Idempotent for the same id; fails when another id traces the cgroup. */
 int target_attach_cgroup(struct scb_node *n, struct scb_target *t,
 			 const char *cg_abs, struct scb_error **err);
+/* Register a pod by its netns cookie; the first such target attaches
+ * the program node-wide (cgroup2 root) where it matches only registered
+ * netns. */
+int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cookie,
+			struct scb_error **err);
 /* Detach by id; *found tells whether anything was there. With retain,
  * the counters stay readable (the target is marked removed). */
 int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
