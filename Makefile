@@ -59,6 +59,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
+	@# -mcpu=v3: 32-bit atomics (refused bits, state counters) need it.
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) \
 		$(CLANG_BPF_SYS_INCLUDES) -c $(filter %.c,$^) -o $@
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
@@ -113,10 +114,14 @@ bench: deps
 .PHONY: install
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
-	install -D -m 0644 examples/config.json $(DESTDIR)$(SYSCONFDIR)/sockops-cb/config.json
+	@# An admin's config survives reinstalls.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sockops-cb/config.json ] || \
+		install -D -m 0644 examples/config.json $(DESTDIR)$(SYSCONFDIR)/sockops-cb/config.json
 	install -d $(DESTDIR)$(HOOKSDIR)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-		hooks/sockops-cb.json > $(DESTDIR)$(HOOKSDIR)/sockops-cb.json
+	for h in hooks/*.json; do \
+		sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			$$h > $(DESTDIR)$(HOOKSDIR)/$$(basename $$h); \
+	done
 	install -d $(DESTDIR)$(CNIBINDIR)
 	ln -sf $(BINDIR)/$(BIN) $(DESTDIR)$(CNIBINDIR)/$(BIN)
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -98,12 +99,72 @@ static const char *first_annotation(const struct oci_state *st, const char *cons
 	return NULL;
 }
 
+#define STORAGE_INDEX_MAX (64 << 20)
+
+static char *slurp_file(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (buf) {
+		n = fread(buf, 1, max + 1, f);
+		if (n > max) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* podman puts no name in the state: containers/storage's index beside
+ * the bundle (<graphroot>/overlay-containers/<id>/userdata) has it. */
+static void podman_name(const struct oci_state *st, char *name)
+{
+	const cJSON *bundle = cJSON_GetObjectItemCaseSensitive(st->root, "bundle");
+	const cJSON *c, *id, *names;
+	char suffix[SCB_ID_LEN + 16], path[PATH_MAX], *text;
+	size_t blen, slen;
+	cJSON *index;
+
+	if (!cJSON_IsString(bundle))
+		return;
+	snprintf(suffix, sizeof(suffix), "/%s/userdata", st->id);
+	blen = strlen(bundle->valuestring);
+	slen = strlen(suffix);
+	if (blen <= slen || strcmp(bundle->valuestring + blen - slen, suffix) ||
+	    blen - slen + sizeof("/containers.json") > sizeof(path))
+		return;
+	snprintf(path, sizeof(path), "%.*s/containers.json", (int)(blen - slen),
+		 bundle->valuestring);
+	text = slurp_file(path, STORAGE_INDEX_MAX);
+	if (!text)
+		return;
+	index = cJSON_Parse(text);
+	free(text);
+	cJSON_ArrayForEach(c, index) {
+		id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		names = cJSON_GetObjectItemCaseSensitive(c, "names");
+		if (cJSON_IsString(id) && !strcmp(id->valuestring, st->id) &&
+		    cJSON_IsArray(names) && cJSON_IsString(cJSON_GetArrayItem(names, 0))) {
+			text_label(name, SCB_NAME_LEN, cJSON_GetArrayItem(names, 0)->valuestring);
+			break;
+		}
+	}
+	cJSON_Delete(index);
+}
+
 void oci_state_names(const struct oci_state *st, char *name, char *pod_ns, char *pod_name)
 {
 	static const char *const name_keys[] = {
 		"io.kubernetes.container.name",		/* CRI-O */
 		"io.kubernetes.cri.container-name",	/* containerd */
-		"io.podman.annotations.name",		/* our harness, podman --annotation */
 		NULL,
 	};
 	static const char *const ns_keys[] = {
@@ -116,4 +177,6 @@ void oci_state_names(const struct oci_state *st, char *name, char *pod_ns, char 
 	text_label(name, SCB_NAME_LEN, first_annotation(st, name_keys));
 	text_label(pod_ns, SCB_NAME_LEN, first_annotation(st, ns_keys));
 	text_label(pod_name, SCB_NAME_LEN, first_annotation(st, pod_keys));
+	if (!name[0])
+		podman_name(st, name);
 }
