@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include "cgroup.h"
 #include "cmd.h"
+#include "cni.h"
 #include "config.h"
 #include "netns.h"
 #include "target.h"
@@ -30,15 +31,6 @@ struct cni_env {
 	const char *args;
 };
 
-struct cni_req {
-	cJSON *conf;
-	const char *name;		/* network name */
-	const cJSON *prev;		/* prevResult */
-	const cJSON *rc;		/* runtimeConfig */
-	struct scb_config cfg;
-	char pod_ns[SCB_NAME_LEN];
-	char pod_name[SCB_NAME_LEN];
-};
 
 /* Copied out of the request: the error JSON is printed after it is freed. */
 static char cni_version[16] = "1.1.0";
@@ -92,7 +84,7 @@ static int need_env(const char *name, const char *val, struct scb_error **err)
 }
 
 /* CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=name" */
-static void cni_arg(const char *args, const char *key, char *out, size_t len)
+void cni_arg(const char *args, const char *key, char *out, size_t len)
 {
 	size_t klen = strlen(key);
 	const char *p = args, *end;
@@ -116,8 +108,8 @@ static void cni_arg(const char *args, const char *key, char *out, size_t len)
 	}
 }
 
-static int parse_conf(const char *buf, size_t len, struct cni_req *r, bool need_version,
-		      struct scb_error **err)
+int cni_parse(const char *buf, size_t len, struct cni_req *r, bool need_version,
+	      struct scb_error **err)
 {
 	const cJSON *v, *name;
 
@@ -233,6 +225,24 @@ static const cJSON *pod_annotations(const struct cni_req *r, struct scb_error **
 	return cJSON_IsObject(a) ? a : NULL;
 }
 
+int cni_resolve(struct cni_req *r, struct scb_request *q, struct scb_error **err)
+{
+	const cJSON *ann;
+
+	if (config_from_json(r->conf, &r->cfg, err))
+		return -1;
+	ann = pod_annotations(r, err);
+	if (*err)
+		return -1;
+	return config_resolve(&r->cfg, ann, q, err);
+}
+
+void cni_req_free(struct cni_req *r)
+{
+	cJSON_Delete(r->conf);
+	r->conf = NULL;
+}
+
 static void print_prev(const struct cni_req *r)
 {
 	cJSON *out = cJSON_Duplicate(r->prev, 1);
@@ -246,7 +256,6 @@ static void print_prev(const struct cni_req *r)
 static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
 {
 	struct scb_request q;
-	const cJSON *ann;
 
 	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
 	    need_env("CNI_NETNS", e->netns, err) || need_env("CNI_IFNAME", e->ifname, err))
@@ -257,10 +266,7 @@ static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error 
 	if (!cJSON_IsObject(r->prev))
 		return scb_error_set(err, SCB_ERR_CONFIG,
 				     "sockops-cb must be chained after an interface plugin: no prevResult");
-	if (config_from_json(r->conf, &r->cfg, err))
-		return -1;
-	ann = pod_annotations(r, err);
-	if (*err || config_resolve(&r->cfg, ann, &q, err))
+	if (cni_resolve(r, &q, err))
 		return -1;
 	if (q.traced && attach_pod(e, r, &q, err)) {
 		if (r->cfg.on_error != SCB_ON_ERROR_IGNORE)
@@ -327,9 +333,7 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 		return -1;
 	if (!cJSON_IsObject(r->prev))
 		return scb_error_set(err, SCB_ERR_CONFIG, "CHECK needs prevResult");
-	if (config_from_json(r->conf, &r->cfg, err))
-		return -1;
-	if (config_resolve(&r->cfg, pod_annotations(r, err), &q, err))
+	if (cni_resolve(r, &q, err))
 		return -1;
 	if (!q.traced)
 		return 0;
@@ -421,18 +425,18 @@ int cni_main(struct scb_error **err)
 	if (!ret && !strcmp(e.command, "VERSION")) {
 		/* VERSION must answer even for a config it cannot use. */
 		scb_error_free(err);
-		parse_conf(buf, len, &r, false, err);
+		cni_parse(buf, len, &r, false, err);
 		scb_error_free(err);
 		ret = cni_version_cmd(&r);
 	} else if (!ret) {
-		ret = parse_conf(buf, len, &r, true, err);
+		ret = cni_parse(buf, len, &r, true, err);
 		if (!ret) {
 			cni_arg(e.args, "K8S_POD_NAMESPACE", r.pod_ns, sizeof(r.pod_ns));
 			cni_arg(e.args, "K8S_POD_NAME", r.pod_name, sizeof(r.pod_name));
 			ret = dispatch(&e, &r, err);
 		}
 	}
-	cJSON_Delete(r.conf);
+	cni_req_free(&r);
 	free(buf);
 	return ret;
 }
