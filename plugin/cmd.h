@@ -16,6 +16,7 @@ int cmd_unload(int argc, char **argv, struct scb_error **err);
 int cmd_list(int argc, char **argv, struct scb_error **err);
 int cmd_stats(int argc, char **argv, struct scb_error **err);
 int cmd_trace(int argc, char **argv, struct scb_error **err);
+int cmd_gc(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cni_main(struct scb_error **err);
 const char *cni_error_version(void);

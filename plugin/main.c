@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "flags", cmd_flags, "Probe which callback flags this kernel supports" },
 	{ "attach", cmd_attach, "Trace a cgroup by hand" },
 	{ "detach", cmd_detach, "Stop tracing a target and remove its state" },
+	{ "gc", cmd_gc, "Remove state a crash or a lost poststop left behind" },
 	{ "unload", cmd_unload, "Remove the pinned program and maps" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

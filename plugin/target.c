@@ -213,7 +213,7 @@ static int unpin(const char *path, bool *found, struct scb_error **err)
 	return 0;
 }
 
-static int unpin_link(const char *id, bool *found, struct scb_error **err)
+int target_unpin_link(const char *id, bool *found, struct scb_error **err)
 {
 	char path[512];
 
@@ -222,7 +222,7 @@ static int unpin_link(const char *id, bool *found, struct scb_error **err)
 }
 
 /* The node-wide link lives while a netns target does. */
-static int netns_link_gc(struct scb_node *n, struct scb_error **err)
+int target_netns_link_gc(struct scb_node *n, struct scb_error **err)
 {
 	struct target_iter it = { 0 };
 	struct scb_target t;
@@ -240,7 +240,7 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 	struct scb_target t;
 
 	*found = false;
-	if (unpin_link(id, found, err))
+	if (target_unpin_link(id, found, err))
 		return -1;
 	while (target_next(n, &it, &t)) {
 		if (strcmp(t.id, id))
@@ -259,7 +259,7 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 		/* Deleting moved the iteration: start over. */
 		it.started = false;
 	}
-	return netns_link_gc(n, err);
+	return target_netns_link_gc(n, err);
 }
 
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)

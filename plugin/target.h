@@ -40,5 +40,9 @@ int target_find(struct scb_node *n, const char *ref, uint64_t *key,
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);
+/* Detach and remove links/<id>; *found (may be NULL) set when it was there. */
+int target_unpin_link(const char *id, bool *found, struct scb_error **err);
+/* Remove the node-wide netns link once no netns target is left. */
+int target_netns_link_gc(struct scb_node *n, struct scb_error **err);
 
 #endif

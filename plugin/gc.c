@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb gc`: find and remove what a crash, a lost poststop or a
+ * removed cgroup left behind: links whose cgroup is gone, links with no
+ * target, targets with no link, netns targets whose netns is gone,
+ * counters with no target, an unused node-wide link. */
+#include <argp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+#include "netns.h"
+#include "target.h"
+#include "text.h"
+
+#define GC_MAX_NETNS 65536
+
+struct gc_args {
+	bool json;
+	bool dry_run;
+};
+
+struct gc_ctx {
+	struct scb_node *n;
+	const struct gc_args *a;
+	int removed;
+	uint64_t *live;		/* cookies of live network namespaces */
+	int n_live;
+	bool live_known;
+};
+
+static const char gc_doc[] =
+	"Remove state that no container owns any more: links whose cgroup is gone,\n"
+	"links or map entries without their counterpart, netns targets whose netns\n"
+	"is gone. Prints what it removed; --dry-run only prints.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb gc\n"
+	"    sockops-cb gc --dry-run --json";
+
+static error_t gc_parse(int key, char *arg, struct argp_state *state)
+{
+	struct gc_args *a = state->input;
+
+	switch (key) {
+	case 'j':
+		a->json = true;
+		break;
+	case 'n':
+		a->dry_run = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void report(struct gc_ctx *c, const char *what, const char *id, const char *why)
+{
+	cJSON *o;
+
+	c->removed++;
+	if (!c->a->json) {
+		printf("%s %s %s: %s\n", c->a->dry_run ? "would remove" : "removed", what, id, why);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "removed", what);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "reason", why);
+	cJSON_AddBoolToObject(o, "dry_run", c->a->dry_run);
+	json_print_line(o);
+}
+
+static bool find_by_id(struct scb_node *n, const char *id, struct scb_target *t)
+{
+	struct target_iter it = { 0 };
+
+	while (target_next(n, &it, t))
+		if (!strcmp(t->id, id))
+			return true;
+	return false;
+}
+
+/* A cgroup link's cgroup id reads 0 once the kernel auto-detached it
+ * because its cgroup was removed. */
+static uint64_t link_cgroup(const char *id)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", SCB_LINK_DIR, id);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.cgroup.cgroup_id = 0;
+	close(fd);
+	return info.cgroup.cgroup_id;
+}
+
+static int drop_target(struct gc_ctx *c, const char *id, struct scb_error **err)
+{
+	bool found;
+
+	if (c->a->dry_run)
+		return 0;
+	return target_detach(c->n, id, false, &found, err);
+}
+
+static int gc_links(struct gc_ctx *c, struct scb_error **err)
+{
+	DIR *d = opendir(SCB_LINK_DIR);
+	struct scb_target t;
+	struct dirent *de;
+	char esc[160];
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	while (!ret && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		text_escape(de->d_name, esc, sizeof(esc));
+		if (!text_valid_id(de->d_name)) {
+			report(c, "pin", esc, "not a name sockops-cb makes");
+			continue;
+		}
+		if (!find_by_id(c->n, de->d_name, &t)) {
+			report(c, "link", esc, "no target entry (an attach or detach was interrupted)");
+			ret = c->a->dry_run ? 0 : target_unpin_link(de->d_name, NULL, err);
+		} else if (!link_cgroup(de->d_name)) {
+			report(c, "link", esc, "its cgroup was removed without a poststop");
+			ret = drop_target(c, de->d_name, err);
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+static void add_live(struct gc_ctx *c, const char *path, struct stat *seen, int *n_seen)
+{
+	struct stat st;
+	uint64_t cookie;
+	struct scb_error *err = NULL;
+	int i;
+
+	if (stat(path, &st) || c->n_live >= GC_MAX_NETNS)
+		return;
+	for (i = 0; i < *n_seen; i++)
+		if (seen[i].st_ino == st.st_ino && seen[i].st_dev == st.st_dev)
+			return;
+	seen[(*n_seen)++] = st;
+	if (!netns_cookie(path, &cookie, &err))
+		c->live[c->n_live++] = cookie;
+	scb_error_free(&err);
+}
+
+static void scan_dir(struct gc_ctx *c, const char *dir, const char *suffix,
+		     struct stat *seen, int *n_seen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512];
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) && *n_seen < GC_MAX_NETNS) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (suffix && (de->d_name[0] < '0' || de->d_name[0] > '9'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix ? suffix : "");
+		add_live(c, path, seen, n_seen);
+	}
+	closedir(d);
+}
+
+/* Cookies of every netns a process or a bind mount keeps alive. */
+static void collect_live(struct gc_ctx *c)
+{
+	struct stat *seen = calloc(GC_MAX_NETNS, sizeof(*seen));
+	int n_seen = 0;
+
+	c->live = calloc(GC_MAX_NETNS, sizeof(*c->live));
+	c->live_known = seen && c->live;
+	if (c->live_known) {
+		scan_dir(c, "/run/netns", NULL, seen, &n_seen);
+		scan_dir(c, "/proc", "/ns/net", seen, &n_seen);
+	}
+	free(seen);
+}
+
+static bool cookie_live(struct gc_ctx *c, uint64_t cookie)
+{
+	int i;
+
+	if (!c->live_known)
+		collect_live(c);
+	if (!c->live_known)
+		return true;	/* cannot tell: keep */
+	for (i = 0; i < c->n_live; i++)
+		if (c->live[i] == cookie)
+			return true;
+	return false;
+}
+
+static int gc_targets(struct gc_ctx *c, struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	char esc[160];
+
+	while (target_next(c->n, &it, &t)) {
+		if (t.removed_ns)
+			continue;
+		text_escape(t.id, esc, sizeof(esc));
+		if (t.kind == SCB_KIND_CGROUP && !target_link_exists(t.id))
+			report(c, "target", esc, "its link is gone");
+		else if (t.kind == SCB_KIND_NETNS && !cookie_live(c, it.key & ~SCB_NETNS_BIT))
+			report(c, "target", esc, "its network namespace is gone (no CNI DEL)");
+		else
+			continue;
+		if (drop_target(c, t.id, err))
+			return -1;
+		if (!c->a->dry_run)
+			it.started = false;
+	}
+	return 0;
+}
+
+static int gc_stats(struct gc_ctx *c, struct scb_error **err)
+{
+	struct scb_target t;
+	uint64_t key, next;
+	bool started = false;
+	char id[32];
+
+	while (!bpf_map_get_next_key(c->n->stats_fd, started ? &key : NULL, &next)) {
+		key = next;
+		started = true;
+		if (!bpf_map_lookup_elem(c->n->targets_fd, &key, &t))
+			continue;
+		snprintf(id, sizeof(id), "0x%llx", (unsigned long long)key);
+		report(c, "counters", id, "no target entry");
+		if (!c->a->dry_run && !bpf_map_delete_elem(c->n->stats_fd, &key))
+			started = false;
+	}
+	return 0;
+}
+
+int cmd_gc(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "json", 'j', NULL, 0, "One JSON object per removal", 0 },
+		{ "dry-run", 'n', NULL, 0, "Only say what would be removed", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = gc_parse, .doc = gc_doc };
+	struct gc_args a = { 0 };
+	struct scb_node n;
+	struct gc_ctx c = { .n = &n, .a = &a };
+	int ret;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	ret = node_open(&n, NODE_WRITE, err);
+	if (ret)
+		return ret > 0 ? 0 : -1;
+	ret = gc_links(&c, err);
+	if (!ret)
+		ret = gc_targets(&c, err);
+	if (!ret)
+		ret = gc_stats(&c, err);
+	if (!ret && !a.dry_run)
+		ret = target_netns_link_gc(&n, err);
+	node_close(&n);
+	free(c.live);
+	if (!ret && !a.json && !c.removed)
+		printf("nothing to remove\n");
+	return ret;
+}
