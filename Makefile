@@ -84,6 +84,41 @@ test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $^ $(LDLIBS) -o $@
 
+# Sanitizer builds of the library objects: unit tests under ASan+UBSan
+# (make check-sanitize, run by make test) and libFuzzer harnesses (make fuzz).
+SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	     -fno-sanitize-recover=undefined
+SAN_OBJS := $(patsubst $(OUTPUT)/%.o,$(OUTPUT)/san/%.o,$(LIB_OBJS))
+SAN_UNIT_BINS := $(patsubst test/unit/%.c,$(OUTPUT)/san/%.t,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst test/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+$(OUTPUT)/san $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/san/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h $(SKELS) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -D_GNU_SOURCE \
+		-DSCB_VERSION='"$(VERSION)"' $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/san/%.t: test/unit/%.c test/unit/tap.h $(SAN_OBJS) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -D_GNU_SOURCE $(INCLUDES) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+
+$(OUTPUT)/fuzz/%: test/fuzz/%.c $(SAN_OBJS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE $(INCLUDES) $^ $(LDLIBS) -o $@
+
+.PHONY: check-sanitize
+check-sanitize: $(SAN_UNIT_BINS) $(UNIT_BINS)
+	$(Q)test/run.sh --unit-only --sanitize
+
+.PHONY: fuzz
+fuzz: deps
+	$(Q)$(MAKE) $(FUZZ_BINS)
+	$(Q)test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
 .PHONY: deps
 deps:
 	$(Q)test/setup.sh
@@ -98,8 +133,8 @@ test-bats: $(BIN)
 
 .PHONY: test
 test: deps
-	$(Q)$(MAKE) $(BIN) $(UNIT_BINS)
-	$(Q)test/run.sh
+	$(Q)$(MAKE) $(BIN) $(UNIT_BINS) $(SAN_UNIT_BINS)
+	$(Q)test/run.sh --sanitize
 
 .PHONY: demo
 demo: deps

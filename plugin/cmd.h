@@ -21,7 +21,7 @@ int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cni_main(struct scb_error **err);
 const char *cni_error_version(void);
 
-/* main.c: shared by the commands */
+/* output.c: shared by the commands */
 extern bool scb_verbose;
 void scb_warn(const struct scb_error *err);
 /* Print one JSON object on one line and free it. */

@@ -30,6 +30,9 @@ void config_defaults(struct scb_config *cfg)
 
 static bool in_list(const char *key, const char *const *list)
 {
+	/* Keys the CNI spec reserves for runtimes (cni.dev/valid-attachments). */
+	if (list == cni_keys && !strncmp(key, "cni.dev/", 8))
+		return true;
 	for (; *list; list++)
 		if (!strcmp(key, *list))
 			return true;
@@ -178,6 +181,16 @@ int config_parse(const char *text, size_t len, struct scb_config *cfg,
 		return scb_error_set(err, SCB_ERR_DECODE,
 				     "config is not valid JSON (near byte %ld)",
 				     end ? (long)(end - text) : 0L);
+	/* One object, nothing after it but white space. */
+	while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' ||
+					   *end == '\r'))
+		end++;
+	if (end && end < text + len && *end) {
+		cJSON_Delete(obj);
+		return scb_error_set(err, SCB_ERR_DECODE,
+				     "config is not valid JSON: data after the object at byte %ld",
+				     (long)(end - text));
+	}
 	ret = config_from_json(obj, cfg, err);
 	cJSON_Delete(obj);
 	return ret;

@@ -38,11 +38,11 @@ uint32_t flag_by_name(const char *name)
 	return 0;
 }
 
-static int unknown_flag(const char *name, const char *what, struct scb_error **err)
+static int unknown_flag(const char *name, const char *what, int code, struct scb_error **err)
 {
 	char esc[96];
 
-	return scb_error_set(err, SCB_ERR_INPUT, "unknown flag \"%s\" in %s (known: %s)",
+	return scb_error_set(err, code, "unknown flag \"%s\" in %s (known: %s)",
 			     text_escape(name, esc, sizeof(esc)), what, flags_known_list());
 }
 
@@ -71,7 +71,7 @@ int flags_parse_list(const char *list, const char *what, uint32_t *mask,
 		trim(&tok);
 		bit = flag_by_name(tok);
 		if (!bit) {
-			ret = unknown_flag(tok, what, err);
+			ret = unknown_flag(tok, what, SCB_ERR_INPUT, err);
 			break;
 		}
 		m |= bit;
@@ -101,7 +101,7 @@ int flags_parse_json(const cJSON *arr, const char *what, uint32_t *mask,
 					     "%s must hold only strings", what);
 		bit = flag_by_name(it->valuestring);
 		if (!bit)
-			return unknown_flag(it->valuestring, what, err);
+			return unknown_flag(it->valuestring, what, SCB_ERR_CONFIG, err);
 		m |= bit;
 	}
 	*mask = m;

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "sockops.skel.h"
+#include "cmd.h"
 #include "loader.h"
 
 #ifndef BPF_FS_MAGIC
@@ -20,20 +21,16 @@
 #endif
 
 static const char *const map_names[] = { "targets", "stats", "socks", "events", "control" };
-static bool verbose;
-
+/* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	if (level == LIBBPF_INFO && !verbose)
+	if (level != LIBBPF_WARN && !scb_verbose)
 		return 0;
 	return vfprintf(stderr, format, args);
 }
 
-void loader_set_verbose(bool v)
+void loader_init(void)
 {
-	verbose = v;
 	libbpf_set_print(libbpf_print_fn);
 }
 

@@ -34,6 +34,6 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
 void node_close(struct scb_node *n);
 /* Remove the program and maps once no link is left. */
 int node_unload(struct scb_error **err);
-void loader_set_verbose(bool verbose);
+void loader_init(void);
 
 #endif

@@ -11,7 +11,6 @@
 
 const char *argp_program_version = "sockops-cb " SCB_VERSION;
 const char *argp_program_bug_address = "https://github.com/sockops-cb/sockops-cb/issues";
-bool scb_verbose;
 
 struct command {
 	const char *name;
@@ -31,21 +30,6 @@ static const struct command commands[] = {
 	{ "unload", cmd_unload, "Remove the pinned program and maps" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-void scb_warn(const struct scb_error *err)
-{
-	fprintf(stderr, "sockops-cb: warning: %s\n", err && err->msg ? err->msg : "?");
-}
-
-void json_print_line(cJSON *obj)
-{
-	char *s = cJSON_PrintUnformatted(obj);
-
-	if (s)
-		printf("%s\n", s);
-	free(s);
-	cJSON_Delete(obj);
-}
 
 static void usage(FILE *out)
 {
@@ -106,7 +90,7 @@ int main(int argc, char **argv)
 {
 	int ret;
 
-	loader_set_verbose(false);
+	loader_init();
 	if (getenv("CNI_COMMAND"))
 		return run_cni();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -32,26 +32,41 @@ bool text_valid_set_name(const char *name)
 	return valid_word(name, 31);
 }
 
+/* One input byte as shown: itself, or \xNN; returns its length. */
+static int escape_char(unsigned char c, char tmp[5])
+{
+	if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		tmp[0] = c;
+		tmp[1] = '\0';
+		return 1;
+	}
+	return snprintf(tmp, 5, "\\x%02x", c);
+}
+
 const char *text_escape(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
-	const unsigned char *p;
+	const unsigned char *p, *s = (const unsigned char *)(in ? in : "");
+	size_t need = 0, o = 0, limit;
+	char tmp[5];
+	int n;
 
 	if (!len)
 		return out;
-	for (p = (const unsigned char *)in; p && *p; p++) {
-		if (o + 8 >= len) {
-			if (len >= 4)
-				o = len - 4 < o ? len - 4 : o;
-			strcpy(out + o, "...");
-			return out;
-		}
-		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
-			out[o++] = *p;
-		else
-			o += snprintf(out + o, len - o, "\\x%02x", *p);
+	for (p = s; *p; p++)
+		need += escape_char(*p, tmp);
+	/* Whole characters only, with room for "..." when cut. */
+	limit = need < len ? need : (len > 4 ? len - 4 : 0);
+	for (p = s; *p; p++) {
+		n = escape_char(*p, tmp);
+		if (o + n > limit)
+			break;
+		memcpy(out + o, tmp, n);
+		o += n;
 	}
-	out[o] = '\0';
+	if (need >= len && len >= 4)
+		memcpy(out + o, "...", 4);
+	else
+		out[o] = '\0';
 	return out;
 }
 

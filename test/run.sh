@@ -6,7 +6,7 @@
 # everything, and ends with one line: "N passed, N failed[, N skipped]".
 # Skips are not passes.  Exits 1 on any failure or when no test ran.
 #
-#   test/run.sh [--unit-only | --bats-only] [FILE.bats...]
+#   test/run.sh [--unit-only | --bats-only] [--sanitize] [FILE.bats...]
 #
 # FILEs narrow the bats part (default test/*.bats).  The leftover check runs
 # in every mode.  Expects test/setup.sh and make to have run (make test
@@ -66,26 +66,47 @@ not_ok()
 	FAILED=$((FAILED + 1))
 }
 
+# run_unit LABEL CMD...: one TAP program; a crash or a short plan fails.
+run_unit()
+{
+	local label=$1 log=$TMP/unit.log rc fails plan ran
+
+	shift
+	echo "# $label"
+	timeout --kill-after=10 "$UNIT_TIMEOUT" "$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	tap_count "$log"
+	fails=$TAP_FAILS
+	ran=$(tap_results "$log")
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -n1)
+
+	if [ -n "$plan" ] && [ "$plan" -ne "$ran" ]; then
+		not_ok "$label: planned $plan tests, ran $ran"
+	elif [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
+		not_ok "$label: exited with status $rc"
+	fi
+}
+
+# With --sanitize each unit test runs three times: plain, built with
+# ASan+UBSan (.output/san/), and under valgrind; any report fails it.
 run_unit_tests()
 {
-	local t log rc fails plan ran
+	local t name
 
 	for t in "$SCB_TEST_DIR"/unit/*.t; do
 		[ -x "$t" ] || continue
-		log=$TMP/unit.log
-		echo "# ${t#"$SCB_REPO"/}"
-		timeout --kill-after=10 "$UNIT_TIMEOUT" "$t" 2>&1 | tee "$log"
-		rc=${PIPESTATUS[0]}
-		tap_count "$log"
-		fails=$TAP_FAILS
-		ran=$(tap_results "$log")
-		plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | head -n1)
-
-		if [ -n "$plan" ] && [ "$plan" -ne "$ran" ]; then
-			not_ok "${t##*/}: planned $plan tests, ran $ran"
-		elif [ "$rc" -ne 0 ] && [ "$fails" -eq 0 ]; then
-			not_ok "${t##*/}: exited with status $rc"
+		name=${t##*/}
+		run_unit "unit/$name" "$t"
+		[ -n "$SANITIZE" ] || continue
+		if [ -x "$SCB_REPO/.output/san/$name" ]; then
+			ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+			UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+				run_unit "asan+ubsan/$name" "$SCB_REPO/.output/san/$name"
+		else
+			not_ok "asan+ubsan/$name: not built (make check-sanitize)"
 		fi
+		run_unit "valgrind/$name" valgrind -q --error-exitcode=99 \
+			--leak-check=full --errors-for-leak-kinds=definite "$t"
 	done
 }
 
@@ -162,17 +183,23 @@ summary()
 
 usage()
 {
-	echo "usage: $0 [--unit-only | --bats-only] [FILE.bats...]" >&2
+	echo "usage: $0 [--unit-only | --bats-only] [--sanitize] [FILE.bats...]" >&2
 	exit 2
 }
 
 UNIT=1
 BATS=1
-case "${1:-}" in
---unit-only) BATS= ; shift ;;
---bats-only) UNIT= ; shift ;;
--*) usage ;;
-esac
+SANITIZE=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--unit-only) BATS= ;;
+	--bats-only) UNIT= ;;
+	--sanitize) SANITIZE=1 ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+	shift
+done
 
 snapshot before
 [ -z "$UNIT" ] || run_unit_tests
