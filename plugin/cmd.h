@@ -17,6 +17,8 @@ int cmd_list(int argc, char **argv, struct scb_error **err);
 int cmd_stats(int argc, char **argv, struct scb_error **err);
 int cmd_trace(int argc, char **argv, struct scb_error **err);
 int cmd_gc(int argc, char **argv, struct scb_error **err);
+int cmd_metrics(int argc, char **argv, struct scb_error **err);
+int cmd_serve(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cni_main(struct scb_error **err);
 const char *cni_error_version(void);

@@ -9,6 +9,7 @@
 #include "text.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
+#define CONFIG_MAX_KEYS 64	/* ours and CNI's are fewer than 20 */
 
 /* Keys a CNI runtime puts in a conflist entry, accepted and ignored here. */
 static const char *const cni_keys[] = {
@@ -71,12 +72,13 @@ static int parse_sets(const cJSON *sets, struct scb_config *cfg, struct scb_erro
 	if (!cJSON_IsObject(sets))
 		return scb_error_set(err, SCB_ERR_CONFIG,
 				     "flagSets must be an object of name -> [flags]");
-	if (check_keys(sets, "flagSets", false, err))
-		return -1;
+	/* Count first: the duplicate scan is quadratic. */
 	if (cJSON_GetArraySize(sets) > SCB_MAX_FLAG_SETS)
 		return scb_error_set(err, SCB_ERR_CONFIG,
 				     "flagSets has %d sets (max %d)",
 				     cJSON_GetArraySize(sets), SCB_MAX_FLAG_SETS);
+	if (check_keys(sets, "flagSets", false, err))
+		return -1;
 	cJSON_ArrayForEach(it, sets) {
 		struct scb_flag_set *s = &cfg->sets[cfg->n_sets];
 
@@ -150,6 +152,9 @@ int config_from_json(const cJSON *obj, struct scb_config *cfg, struct scb_error 
 	config_defaults(cfg);
 	if (!cJSON_IsObject(obj))
 		return scb_error_set(err, SCB_ERR_CONFIG, "config must be a JSON object");
+	if (cJSON_GetArraySize(obj) > CONFIG_MAX_KEYS)
+		return scb_error_set(err, SCB_ERR_CONFIG, "config has %d keys (max %d)",
+				     cJSON_GetArraySize(obj), CONFIG_MAX_KEYS);
 	if (check_keys(obj, "config", true, err))
 		return -1;
 	v = cJSON_GetObjectItemCaseSensitive(obj, "flagSets");
@@ -210,6 +215,13 @@ static int read_file(const char *path, char **buf, size_t *len, struct scb_error
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	}
 	n = fread(*buf, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		scb_error_set(err, SCB_ERR_CONFIG, "cannot read config %s: %s", path,
+			      strerror(errno));
+		fclose(f);
+		free(*buf);
+		return -1;
+	}
 	fclose(f);
 	if (n > CONFIG_MAX_BYTES) {
 		free(*buf);

@@ -69,6 +69,8 @@ int flags_parse_list(const char *list, const char *what, uint32_t *mask,
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		trim(&tok);
+		if (!*tok)
+			continue;	/* "RTT, " like "RTT,,STATE" */
 		bit = flag_by_name(tok);
 		if (!bit) {
 			ret = unknown_flag(tok, what, SCB_ERR_INPUT, err);

@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "List traced containers and their flags" },
 	{ "stats", cmd_stats, "Counters and RTT histogram per container" },
 	{ "trace", cmd_trace, "Stream live TCP events" },
+	{ "metrics", cmd_metrics, "Counters in the Prometheus text format" },
+	{ "serve", cmd_serve, "Serve /metrics over HTTP for Prometheus" },
 	{ "flags", cmd_flags, "Probe which callback flags this kernel supports" },
 	{ "attach", cmd_attach, "Trace a cgroup by hand" },
 	{ "detach", cmd_detach, "Stop tracing a target and remove its state" },

@@ -75,6 +75,8 @@ void text_label(char *dst, size_t len, const char *src)
 	size_t o = 0;
 	const unsigned char *p;
 
+	if (!len)
+		return;
 	for (p = (const unsigned char *)src; p && *p && o + 1 < len; p++)
 		dst[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 	dst[o] = '\0';

@@ -46,8 +46,8 @@ static inline int tap_done(void)
 	return tap_failed ? 1 : 0;
 }
 
-/* Show an untrusted string on one diagnostic line: C escapes for what is
- * not printable ASCII (not text_escape: that is under test). */
+/* Show an untrusted string on one diagnostic line: C escapes (\\, \xNN)
+ * for what is not printable ASCII (not text_escape: that is under test). */
 static const char *tap_show(const char *s)
 {
 	static char bufs[4][600];
@@ -60,7 +60,9 @@ static const char *tap_show(const char *s)
 	for (; *s && o < sizeof(bufs[0]) - 8; s++) {
 		unsigned char c = *s;
 
-		if (c >= 0x20 && c < 0x7f && c != '\\')
+		if (c == '\\')
+			o += sprintf(b + o, "\\\\");
+		else if (c >= 0x20 && c < 0x7f)
 			b[o++] = c;
 		else
 			o += sprintf(b + o, "\\x%02x", c);

@@ -117,6 +117,17 @@ static const char *const escape_inputs[] = {
 };
 #define N_ESCAPE_INPUTS (sizeof(escape_inputs) / sizeof(escape_inputs[0]))
 
+/* Whether `off` bytes of the escaped form of `in` end between two input
+ * characters (a "\xNN" is not cut). */
+static bool piece_boundary(const unsigned char *in, size_t off)
+{
+	size_t o = 0;
+
+	for (; o < off && *in; in++)
+		o += (*in >= 0x20 && *in < 0x7f && *in != '"' && *in != '\\') ? 1 : 4;
+	return o == off;
+}
+
 /* Safety: never a byte past the buffer, always a NUL inside it.  Content
  * (when `content`): the whole escaped input when it fits, else a prefix
  * of it followed by "..." (buffers of 4 bytes and more). */
@@ -152,8 +163,8 @@ static int check_escape_in(const char *in, size_t len, bool content)
 	}
 	if (wn >= len && len >= 4) {
 		if (n < 3 || strcmp((char *)mem + n - 3, "...") ||
-		    strncmp((char *)mem, want, n - 3)) {
-			tap_diag("text_escape(\"%s\", len %zu) is \"%s\", expected a prefix of \"%s\" and \"...\"",
+		    strncmp((char *)mem, want, n - 3) || !piece_boundary((const unsigned char *)in, n - 3)) {
+			tap_diag("text_escape(\"%s\", len %zu) is \"%s\", expected whole pieces of \"%s\" and \"...\"",
 				 tap_show(in), len, tap_show((char *)mem), tap_show(want));
 			return -1;
 		}
@@ -253,6 +264,16 @@ static int test_label_small_buffers(void)
 	return 0;
 }
 
+/* Like text_escape: a zero-length field gets nothing written. */
+static int test_label_zero_len(void)
+{
+	char out[4] = { 'x', 'y', 'z', 'w' };
+
+	text_label(out, 0, "abc");
+	CHECK(!memcmp(out, "xyzw", 4));
+	return 0;
+}
+
 int main(void)
 {
 	RUN_TEST(test_id_accepts);
@@ -269,5 +290,6 @@ int main(void)
 	RUN_TEST(test_escape_zero_len);
 	RUN_TEST(test_label);
 	RUN_TEST(test_label_small_buffers);
+	RUN_TEST(test_label_zero_len);
 	return tap_done();
 }

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb metrics`: the Prometheus text format (0.0.4), for
+ * node_exporter's textfile collector; `serve` answers scrapes with it.
+ * Names follow Prometheus conventions: _total counters, seconds. */
+#include <argp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd.h"
+#include "display.h"
+#include "flagnames.h"
+#include "metrics.h"
+#include "target.h"
+
+#define PFX "sockops_cb_"
+
+struct sample {
+	struct scb_target t;
+	struct scb_stats s;
+	char labels[1024];
+};
+
+struct family {
+	const char *name;
+	const char *type;
+	const char *help;
+	void (*write)(FILE *out, const struct family *f, const struct sample *x);
+};
+
+/* Label values: backslash, double quote and newline escaped. */
+static void label_value(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+
+	for (; *src && o + 3 < len; src++) {
+		if (*src == '\\' || *src == '"') {
+			dst[o++] = '\\';
+			dst[o++] = *src;
+		} else if (*src == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = 'n';
+		} else {
+			dst[o++] = *src;
+		}
+	}
+	dst[o] = '\0';
+}
+
+static void make_labels(struct sample *x)
+{
+	char id[300], name[160], ns[160], pod[160], set[80];
+
+	label_value(id, sizeof(id), x->t.id);
+	label_value(name, sizeof(name), x->t.name);
+	label_value(ns, sizeof(ns), x->t.pod_ns);
+	label_value(pod, sizeof(pod), x->t.pod_name);
+	label_value(set, sizeof(set), x->t.flag_set);
+	snprintf(x->labels, sizeof(x->labels),
+		 "container_id=\"%s\",container_name=\"%s\",pod_namespace=\"%s\",pod_name=\"%s\",flag_set=\"%s\"",
+		 id, name, ns, pod, set);
+}
+
+static void w_established(FILE *out, const struct family *f, const struct sample *x)
+{
+	fprintf(out, "%s{%s,direction=\"active\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.active_established);
+	fprintf(out, "%s{%s,direction=\"passive\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.passive_established);
+}
+
+static void w_states(FILE *out, const struct family *f, const struct sample *x)
+{
+	int i, j;
+
+	for (i = 0; i < SCB_TCP_STATES; i++)
+		for (j = 0; j < SCB_TCP_STATES; j++)
+			if (x->s.states[i][j])
+				fprintf(out, "%s{%s,from=\"%s\",to=\"%s\"} %u\n", f->name,
+					x->labels, tcp_state_name(i), tcp_state_name(j),
+					x->s.states[i][j]);
+}
+
+static void w_retrans(FILE *out, const struct family *f, const struct sample *x)
+{
+	fprintf(out, "%s{%s,result=\"ok\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.retrans);
+	fprintf(out, "%s{%s,result=\"failed\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.retrans_failed);
+}
+
+#define W_COUNTER(fn, field)							\
+static void fn(FILE *out, const struct family *f, const struct sample *x)	\
+{										\
+	fprintf(out, "%s{%s} %llu\n", f->name, x->labels,			\
+		(unsigned long long)x->s.field);				\
+}
+W_COUNTER(w_rto, rto)
+W_COUNTER(w_closed, closed)
+W_COUNTER(w_hdr_opt, hdr_opt)
+W_COUNTER(w_lost, events_lost)
+W_COUNTER(w_refused_sockets, flags_refused)
+
+/* Slot i of the log2 histogram holds integer µs below 2^(i+1). */
+static void w_rtt(FILE *out, const struct family *f, const struct sample *x)
+{
+	unsigned long long cum = 0;
+	int i, last = 0;
+
+	for (i = 0; i < SCB_HIST_SLOTS; i++)
+		if (x->s.rtt_hist[i])
+			last = i;
+	for (i = 0; i <= last; i++) {
+		cum += x->s.rtt_hist[i];
+		fprintf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", f->name, x->labels,
+			(double)(1ULL << (i + 1)) / 1e6, cum);
+	}
+	fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.rtt_samples);
+	fprintf(out, "%s_sum{%s} %.6f\n", f->name, x->labels, (double)x->s.rtt_sum_us / 1e6);
+	fprintf(out, "%s_count{%s} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.rtt_samples);
+}
+
+static void w_info(FILE *out, const struct family *f, const struct sample *x)
+{
+	char eff[128], req[128], ref[128];
+
+	flags_format(x->t.flags & ~x->t.refused, eff, sizeof(eff));
+	flags_format(x->t.requested, req, sizeof(req));
+	flags_format(x->t.refused, ref, sizeof(ref));
+	fprintf(out, "%s{%s,kind=\"%s\",effective=\"%s\",requested=\"%s\",refused=\"%s\"} 1\n",
+		f->name, x->labels, x->t.kind == SCB_KIND_NETNS ? "netns" : "cgroup",
+		eff, req, ref);
+}
+
+static const struct family families[] = {
+	{ PFX "target_info", "gauge", "A traced container or pod and its flags.", w_info },
+	{ PFX "connections_established_total", "counter",
+	  "TCP connections established, by direction.", w_established },
+	{ PFX "connections_closed_total", "counter",
+	  "TCP sockets that reached CLOSE (needs STATE).", w_closed },
+	{ PFX "state_transitions_total", "counter",
+	  "TCP state changes (needs STATE).", w_states },
+	{ PFX "retransmits_total", "counter",
+	  "Retransmitted segments; failed: the retransmit could not be sent (needs RETRANS).",
+	  w_retrans },
+	{ PFX "rto_total", "counter", "Retransmission timeouts (needs RTO).", w_rto },
+	{ PFX "rtt_seconds", "histogram", "TCP round-trip time samples (needs RTT).", w_rtt },
+	{ PFX "header_option_callbacks_total", "counter",
+	  "Header option callbacks (needs a *_HDR_OPT flag).", w_hdr_opt },
+	{ PFX "flags_refused_sockets_total", "counter",
+	  "Sockets where the kernel refused some requested flags.", w_refused_sockets },
+	{ PFX "events_lost_total", "counter",
+	  "Trace events dropped because the ring buffer was full.", w_lost },
+};
+
+static int collect(struct scb_node *n, struct sample **xs, int *count)
+{
+	struct target_iter it = { 0 };
+	struct scb_target t;
+	struct sample *x, *grown;
+	int cap = 0;
+
+	*xs = NULL;
+	*count = 0;
+	while (target_next(n, &it, &t)) {
+		if (*count == cap) {
+			cap = cap ? cap * 2 : 64;
+			grown = realloc(*xs, cap * sizeof(**xs));
+			if (!grown)
+				return -1;
+			*xs = grown;
+		}
+		x = &(*xs)[*count];
+		x->t = t;
+		if (target_stats(n, it.key, &x->s))
+			continue;
+		make_labels(x);
+		(*count)++;
+	}
+	return 0;
+}
+
+int metrics_write(FILE *out, struct scb_error **err)
+{
+	struct sample *xs = NULL;
+	struct scb_node n;
+	int count = 0, ret;
+	size_t f;
+
+	ret = node_open(&n, NODE_READ, err);
+	if (ret < 0)
+		return -1;
+	if (!ret && collect(&n, &xs, &count)) {
+		node_close(&n);
+		free(xs);
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	}
+	node_close(&n);
+	fprintf(out, "# HELP " PFX "targets Containers and pods traced on this node.\n"
+		     "# TYPE " PFX "targets gauge\n" PFX "targets %d\n", count);
+	for (f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", families[f].name,
+			families[f].help, families[f].name, families[f].type);
+		for (int i = 0; i < count; i++)
+			families[f].write(out, &families[f], &xs[i]);
+	}
+	free(xs);
+	return 0;
+}
+
+static const char metrics_doc[] =
+	"Print every traced container's counters in the Prometheus text format.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb metrics\n"
+	"    sockops-cb metrics > /var/lib/node_exporter/textfile/sockops-cb.prom.$$ && \\\n"
+	"      mv /var/lib/node_exporter/textfile/sockops-cb.prom.$$ /var/lib/node_exporter/textfile/sockops-cb.prom";
+
+int cmd_metrics(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = { {} };
+	const struct argp argp = { .options = opts, .doc = metrics_doc };
+
+	argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	return metrics_write(stdout, err);
+}
