@@ -15,7 +15,8 @@ PACKAGES=(
 	clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev
 	bats bats-assert bats-support bats-file
 	podman runc containernetworking-plugins conmon catatonit
-	busybox-static iptables jq socat iproute2 util-linux valgrind
+	busybox-static iptables jq socat iproute2 util-linux valgrind strace
+	libmicrohttpd-dev prometheus gnuplot-nox python3-yaml procps
 )
 
 # Print the packages of PACKAGES that dpkg does not list as installed.
