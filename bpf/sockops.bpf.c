@@ -373,4 +373,46 @@ int scb_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* `sockops-cb conns`: walk the socket storage map, i.e. exactly the
+ * traced sockets, and write one record per connection. */
+SEC("iter/bpf_sk_storage_map")
+int scb_conns(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct scb_sock *s = ctx->value;
+	struct sock *sk = ctx->sk;
+	struct scb_conn c = {};
+	struct tcp_sock *tp;
+
+	if (!sk || !s)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	c.target = s->target;
+	c.start_ns = s->start_ns;
+	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	c.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c.family == AF_INET6) {
+		BPF_CORE_READ_INTO(&c.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(&c.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+	} else {
+		c.saddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		c.daddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	}
+	c.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	c.rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	c.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	c.total_retrans = BPF_CORE_READ(tp, total_retrans);
+	c.bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	c.bytes_received = BPF_CORE_READ(tp, bytes_received);
+	c.segs_in = BPF_CORE_READ(tp, segs_in);
+	c.segs_out = BPF_CORE_READ(tp, segs_out);
+	c.snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	c.cb_flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags);
+	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

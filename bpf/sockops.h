@@ -124,4 +124,27 @@ struct scb_sock {
 	__u32 retrans;
 };
 
+/* One live traced connection, written by the conns iterator. */
+struct scb_conn {
+	__u64 target;
+	__u64 start_ns;		/* bpf_ktime_get_ns at its first callback */
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 saddr[4];		/* network order; IPv4 in [0] */
+	__u32 daddr[4];
+	__u16 family;
+	__u16 lport;		/* host order */
+	__u16 rport;		/* host order */
+	__u16 state;
+	__u32 srtt_us;
+	__u32 rttvar_us;
+	__u32 min_rtt_us;
+	__u32 total_retrans;
+	__u32 segs_in;
+	__u32 segs_out;
+	__u32 snd_cwnd;
+	__u32 cb_flags;		/* callbacks the socket has */
+	__u32 pad;
+};
+
 #endif /* __SOCKOPS_H */

@@ -19,6 +19,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err);
 int cmd_gc(int argc, char **argv, struct scb_error **err);
 int cmd_metrics(int argc, char **argv, struct scb_error **err);
 int cmd_serve(int argc, char **argv, struct scb_error **err);
+int cmd_conns(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cni_main(struct scb_error **err);
 const char *cni_error_version(void);

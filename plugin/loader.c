@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "sockops.h"
 #include "sockops.skel.h"
 #include "cmd.h"
 #include "loader.h"
@@ -98,6 +99,12 @@ static int load_and_pin(struct scb_error **err)
 			      strerror(-ret));
 		goto cleanup;
 	}
+	ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
+	if (ret) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the iterator at %s: %s",
+			      SCB_CONNS_PIN, strerror(-ret));
+		goto cleanup;
+	}
 	ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
 	if (ret)
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the program at %s: %s",
@@ -126,11 +133,31 @@ static void node_init(struct scb_node *n)
 	n->events_fd = n->control_fd = -1;
 }
 
+/* Pins left by another build with other struct layouts would be
+ * misread: refuse them with the way out. */
+static int check_layout(int fd, const char *name, __u32 value_size, struct scb_error **err)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot inspect %s/%s: %s",
+				     SCB_PIN_DIR, name, strerror(errno));
+	if (info.value_size != value_size)
+		return scb_error_set(err, SCB_ERR_KERNEL,
+				     "%s/%s was pinned by another sockops-cb version (value size %u, this one uses %u): run `sockops-cb unload --force` with that version's containers stopped",
+				     SCB_PIN_DIR, name, info.value_size, value_size);
+	return 0;
+}
+
 static int open_pins(struct scb_node *n, struct scb_error **err)
 {
 	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
 	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
 	    get_pin("control", &n->control_fd, err))
+		return -1;
+	if (check_layout(n->targets_fd, "targets", sizeof(struct scb_target), err) ||
+	    check_layout(n->stats_fd, "stats", sizeof(struct scb_stats), err))
 		return -1;
 	return 0;
 }
@@ -147,6 +174,8 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode != NODE_READ && lock_dir(n, err))
 		goto fail;
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
+		/* A crashed load may have pinned the iterator already. */
+		unlink(SCB_CONNS_PIN);
 		if (load_and_pin(err))
 			goto fail;
 		n->loaded_now = true;
@@ -207,6 +236,7 @@ int node_unload(struct scb_error **err)
 		goto fail;
 	}
 	unlink(SCB_PROG_PIN);
+	unlink(SCB_CONNS_PIN);
 	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
 		unlink(path);

@@ -11,6 +11,7 @@
 #define SCB_PIN_DIR		SCB_BPFFS "/sockops-cb"
 #define SCB_LINK_DIR		SCB_PIN_DIR "/links"
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
+#define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
 
 enum node_mode {
 	NODE_READ,	/* readers: list, stats, trace; no lock */

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `sockops-cb conns CONTAINER`: the container's live TCP connections, the
+ * `ss -ti` view of only the traced sockets. A BPF iterator walks the
+ * socket storage map, which holds exactly the sockets we trace. */
+#include <argp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+#include "display.h"
+#include "flagnames.h"
+#include "target.h"
+
+struct conns_args {
+	const char *ref;
+	bool json;
+};
+
+static const char conns_doc[] =
+	"List the live TCP connections of a traced container: 4-tuple, state,\n"
+	"smoothed and minimum RTT, retransmits, bytes, segments and age.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    sockops-cb conns web\n"
+	"    sockops-cb conns 4f2a9c --json";
+
+static error_t conns_parse(int key, char *arg, struct argp_state *state)
+{
+	struct conns_args *a = state->input;
+
+	switch (key) {
+	case 'j':
+		a->json = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (a->ref)
+			argp_usage(state);
+		a->ref = arg;
+		break;
+	case ARGP_KEY_END:
+		if (!a->ref)
+			argp_error(state, "missing CONTAINER");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int open_iter(struct scb_error **err)
+{
+	union bpf_iter_link_info linfo = { 0 };
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &linfo,
+		    .iter_info_len = sizeof(linfo));
+	int prog_fd, socks_fd, link_fd = -1, iter_fd = -1;
+
+	prog_fd = bpf_obj_get(SCB_CONNS_PIN);
+	socks_fd = bpf_obj_get(SCB_PIN_DIR "/socks");
+	if (prog_fd < 0 || socks_fd < 0) {
+		scb_error_set(err, SCB_ERR_KERNEL,
+			      "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
+			      SCB_CONNS_PIN, strerror(errno));
+		goto out;
+	}
+	linfo.map.map_fd = socks_fd;
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &opts);
+	if (link_fd < 0 || (iter_fd = bpf_iter_create(link_fd)) < 0)
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot start the connection iterator: %s",
+			      strerror(errno));
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (socks_fd >= 0)
+		close(socks_fd);
+	return iter_fd;
+}
+
+static void addrs(const struct scb_conn *c, char *s, char *d, size_t len)
+{
+	if (c->family == 10) {
+		inet_ntop(AF_INET6, c->saddr, s, len);
+		inet_ntop(AF_INET6, c->daddr, d, len);
+	} else {
+		inet_ntop(AF_INET, c->saddr, s, len);
+		inet_ntop(AF_INET, c->daddr, d, len);
+	}
+}
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void print_conn(const struct scb_conn *c, bool json)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128];
+	double age = (double)(now_mono_ns() - c->start_ns) / 1e9;
+	cJSON *o;
+
+	addrs(c, s, d, sizeof(s));
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "family", c->family == 10 ? "ipv6" : "ipv4");
+		cJSON_AddStringToObject(o, "saddr", s);
+		cJSON_AddNumberToObject(o, "sport", c->lport);
+		cJSON_AddStringToObject(o, "daddr", d);
+		cJSON_AddNumberToObject(o, "dport", c->rport);
+		cJSON_AddStringToObject(o, "state", tcp_state_name(c->state));
+		cJSON_AddNumberToObject(o, "srtt_us", c->srtt_us);
+		cJSON_AddNumberToObject(o, "rttvar_us", c->rttvar_us);
+		cJSON_AddNumberToObject(o, "min_rtt_us", c->min_rtt_us);
+		cJSON_AddNumberToObject(o, "retrans", c->total_retrans);
+		cJSON_AddNumberToObject(o, "bytes_acked", (double)c->bytes_acked);
+		cJSON_AddNumberToObject(o, "bytes_received", (double)c->bytes_received);
+		cJSON_AddNumberToObject(o, "segs_in", c->segs_in);
+		cJSON_AddNumberToObject(o, "segs_out", c->segs_out);
+		cJSON_AddNumberToObject(o, "cwnd", c->snd_cwnd);
+		cJSON_AddNumberToObject(o, "age_s", age);
+		cJSON_AddItemToObject(o, "flags", flags_to_json(c->cb_flags));
+		json_print_line(o);
+		return;
+	}
+	snprintf(local, sizeof(local), c->family == 10 ? "[%s]:%u" : "%s:%u", s, c->lport);
+	snprintf(remote, sizeof(remote), c->family == 10 ? "[%s]:%u" : "%s:%u", d, c->rport);
+	printf("%-11s %-22s %-22s %8u %8u %7u %12llu %12llu %7u/%-7u %8.1f %s\n",
+	       tcp_state_name(c->state), local, remote, c->srtt_us, c->min_rtt_us,
+	       c->total_retrans, (unsigned long long)c->bytes_acked,
+	       (unsigned long long)c->bytes_received, c->segs_in, c->segs_out, age,
+	       flags_format(c->cb_flags, fl, sizeof(fl)));
+}
+
+static int read_conns(int fd, uint64_t key, bool json, struct scb_error **err)
+{
+	struct scb_conn c;
+	ssize_t r;
+
+	if (!json)
+		printf("%-11s %-22s %-22s %8s %8s %7s %12s %12s %15s %8s %s\n", "STATE", "LOCAL",
+		       "REMOTE", "SRTT_US", "MINRTT", "RETRANS", "ACKED", "RECEIVED",
+		       "SEGS_IN/OUT", "AGE_S", "FLAGS");
+	while ((r = read(fd, &c, sizeof(c))) == sizeof(c))
+		if (c.target == key)
+			print_conn(&c, json);
+	if (r < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL, "reading connections: %s",
+				     strerror(errno));
+	return 0;
+}
+
+int cmd_conns(int argc, char **argv, struct scb_error **err)
+{
+	static const struct argp_option opts[] = {
+		{ "json", 'j', NULL, 0, "One JSON object per connection", 0 },
+		{},
+	};
+	const struct argp argp = { .options = opts, .parser = conns_parse,
+				   .args_doc = "CONTAINER", .doc = conns_doc };
+	struct conns_args a = { 0 };
+	struct scb_target t;
+	struct scb_node n;
+	uint64_t key;
+	int ret, fd;
+
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
+	ret = node_open(&n, NODE_READ, err);
+	if (ret)
+		return ret > 0 ? scb_error_set(err, SCB_ERR_NOT_FOUND,
+					       "nothing is traced on this node") : -1;
+	ret = target_find(&n, a.ref, &key, &t, err);
+	node_close(&n);
+	if (ret)
+		return -1;
+	fd = open_iter(err);
+	if (fd < 0)
+		return -1;
+	ret = read_conns(fd, key, a.json, err);
+	close(fd);
+	return ret;
+}
