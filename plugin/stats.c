@@ -2,16 +2,23 @@
 /* `sockops-cb stats [CONTAINER]`: counters and the RTT histogram. */
 #include <argp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
+#include "plot.h"
 #include "target.h"
 
 struct stats_args {
 	const char *ref;
 	bool json;
+	const char *plot;
+	double interval;
+	int count;
 };
 
 static const char stats_doc[] =
@@ -19,17 +26,39 @@ static const char stats_doc[] =
 	"\n"
 	"CONTAINER is a full id, a unique id prefix or a name.\n"
 	"\n"
+	"--plot FILE.svg (or .png) samples the counters --count times, --interval\n"
+	"seconds apart, and draws the RTT histogram and the counters over time.\n"
+	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb stats\n"
-	"    sockops-cb stats web --json";
+	"    sockops-cb stats web --json\n"
+	"    sockops-cb stats web --plot web.svg --interval 1 --count 30";
 
 static error_t stats_parse(int key, char *arg, struct argp_state *state)
 {
 	struct stats_args *a = state->input;
+	char *end;
 
 	switch (key) {
 	case 'j':
 		a->json = true;
+		break;
+	case 'p':
+		a->plot = arg;
+		break;
+	case 'i':
+		a->interval = strtod(arg, &end);
+		if (*end || a->interval <= 0 || a->interval > 3600)
+			argp_error(state, "--interval wants seconds in (0, 3600], not \"%s\"", arg);
+		break;
+	case 'n':
+		a->count = strtol(arg, &end, 10);
+		if (*end || a->count < 1 || a->count > 100000)
+			argp_error(state, "--count wants 1..100000, not \"%s\"", arg);
+		break;
+	case ARGP_KEY_END:
+		if (a->plot && !a->ref)
+			argp_error(state, "--plot needs a CONTAINER");
 		break;
 	case ARGP_KEY_ARG:
 		if (a->ref)
@@ -139,15 +168,52 @@ static void show(struct scb_node *n, uint64_t key, const struct scb_target *t, b
 		stats_text(t, &s);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int plot(struct scb_node *n, uint64_t key, const struct scb_target *t,
+		const struct stats_args *a, struct scb_error **err)
+{
+	struct plot_sample *xs = calloc(a->count, sizeof(*xs));
+	double start = now_s();
+	int i, ret;
+
+	if (!xs)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	for (i = 0; i < a->count; i++) {
+		if (i)
+			usleep(a->interval * 1e6);
+		xs[i].t = now_s() - start;
+		if (target_stats(n, key, &xs[i].s)) {
+			free(xs);
+			return scb_error_set(err, SCB_ERR_NOT_FOUND,
+					     "%s was detached while sampling", t->id);
+		}
+	}
+	ret = plot_write(a->plot, t, xs, a->count, err);
+	free(xs);
+	if (!ret)
+		fprintf(stderr, "sockops-cb: wrote %s\n", a->plot);
+	return ret;
+}
+
 int cmd_stats(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
 		{ "json", 'j', NULL, 0, "One JSON object per container", 0 },
+		{ "plot", 'p', "FILE", 0, "Draw the RTT histogram and counters to FILE (.svg, .png)", 0 },
+		{ "interval", 'i', "S", 0, "Seconds between samples for --plot (default 1)", 0 },
+		{ "count", 'n', "N", 0, "Samples for --plot (default 10)", 0 },
 		{},
 	};
 	const struct argp argp = { .options = opts, .parser = stats_parse,
 				   .args_doc = "[CONTAINER]", .doc = stats_doc };
-	struct stats_args a = { 0 };
+	struct stats_args a = { .interval = 1, .count = 10 };
 	struct target_iter it = { 0 };
 	struct scb_target t;
 	struct scb_node n;
@@ -163,7 +229,9 @@ int cmd_stats(int argc, char **argv, struct scb_error **err)
 					     "nothing is traced on this node") : 0;
 	if (a.ref) {
 		ret = target_find(&n, a.ref, &key, &t, err);
-		if (!ret)
+		if (!ret && a.plot)
+			ret = plot(&n, key, &t, &a, err);
+		else if (!ret)
 			show(&n, key, &t, a.json);
 	} else {
 		while (target_next(&n, &it, &t))
