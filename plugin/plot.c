@@ -68,7 +68,7 @@ static void write_script(FILE *gp, const char *file, const char *term, const cha
 		"plot $hist using 0:2:xtic(1) with boxes lc rgb '#4477aa' notitle\n"
 		"set title 'counters over time'\nset xtics norotate\nset xlabel 'seconds'\n"
 		"set ylabel 'count'\nset key left top\nset ytics nomirror\nset y2tics\n"
-		"%s""
+		"%s"
 		"plot $series using 1:2 with linespoints title 'established', "
 		"'' using 1:3 with linespoints title 'closed', "
 		"'' using 1:4 with linespoints title 'retransmits', "
