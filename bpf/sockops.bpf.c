@@ -57,16 +57,13 @@ struct {
 	__type(value, __u32);
 } control SEC(".maps");
 
-static __always_inline struct scb_target *target_of_cgroup(struct bpf_sock *sk,
+static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 							   __u64 *key)
 {
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	struct scb_target *t;
 	struct cgroup *cg;
 	int i;
 
-	if (!tp)
-		return NULL;
 	cg = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup);
 	/* Nearest traced cgroup wins: a container inside a traced pod is
 	 * counted for the container when both are attached. */
@@ -83,8 +80,12 @@ static __always_inline struct scb_target *target_of_cgroup(struct bpf_sock *sk,
 static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops,
 						      struct bpf_sock *sk, __u64 *key)
 {
-	struct scb_target *t = target_of_cgroup(sk, key);
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct scb_target *t;
 
+	if (!tp)
+		return NULL;
+	t = target_of_cgroup(tp, key);
 	if (t)
 		return t;
 	*key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
@@ -412,6 +413,50 @@ int scb_conns(struct bpf_iter__bpf_sk_storage_map *ctx)
 	c.snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
 	c.cb_flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags);
 	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
+	return 0;
+}
+
+#define SOL_TCP				6
+#define TCP_BPF_SOCK_OPS_CB_FLAGS	1008
+#define TCP_LISTEN			10
+
+/* `sockops-cb attach` on a running workload: the kernel only lets us set
+ * flags at connect/accept, so connections made before the attach would
+ * stay silent. This iterator (run by user space in each netns of the
+ * cgroup) finds their target and sets the flags with bpf_setsockopt
+ * (TCP_BPF_SOCK_OPS_CB_FLAGS, Linux 6.12+), writing one record per socket
+ * it tried so user space can say how many were enabled. */
+SEC("iter/tcp")
+int scb_enable(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct scb_enable_rec r = {};
+	struct scb_target *t;
+	struct tcp_sock *tp;
+	struct scb_sock *s;
+	int flags;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp || BPF_CORE_READ(skc, skc_state) == TCP_LISTEN)
+		return 0;
+	t = target_of_cgroup(tp, &r.target);
+	if (!t || bpf_sk_storage_get(&socks, tp, NULL, 0))
+		return 0;	/* not ours, or already traced */
+	s = bpf_sk_storage_get(&socks, tp, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s)
+		return 0;
+	flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) | t->flags;
+	r.err = bpf_setsockopt(tp, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags));
+	if (r.err) {
+		bpf_sk_storage_delete(&socks, tp);
+	} else {
+		s->target = r.target;
+		s->start_ns = bpf_ktime_get_ns();
+		s->flags = t->flags;
+	}
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }
 

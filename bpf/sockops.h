@@ -60,6 +60,8 @@ struct scb_target {
 	char pod_name[SCB_NAME_LEN];
 	char flag_set[SCB_SET_LEN];
 	char cgroup[SCB_CGROUP_LEN];
+	__u32 existing_enabled;		/* connections older than the attach */
+	__s32 existing_err;		/* why they could not be, 0 if none */
 	char network[SCB_NAME_LEN];	/* CNI network name */
 	char ifname[16];		/* CNI_IFNAME */
 };
@@ -144,6 +146,13 @@ struct scb_conn {
 	__u32 segs_out;
 	__u32 snd_cwnd;
 	__u32 cb_flags;		/* callbacks the socket has */
+	__u32 pad;
+};
+
+/* One pre-existing socket the enable iterator tried. */
+struct scb_enable_rec {
+	__u64 target;
+	__s32 err;		/* 0: enabled; -EINVAL: kernel too old */
 	__u32 pad;
 };
 

@@ -2,11 +2,14 @@
 /* `sockops-cb attach` / `detach`: tracing by hand on hosts with no
  * runtime hook, for a cgroup v2 directory the admin names. */
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
+#include <bpf/bpf.h>
 #include <string.h>
 #include "cgroup.h"
 #include "cmd.h"
 #include "config.h"
+#include "existing.h"
 #include "target.h"
 #include "text.h"
 
@@ -71,6 +74,32 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* A running workload's open connections get the flags too, where the
+ * kernel allows it; list shows how many, or why none. */
+static int enable_existing(struct scb_node *n, struct scb_target *t, const char *abs,
+			   struct scb_error **err)
+{
+	uint32_t enabled;
+	int kerr;
+
+	if (!t->flags)
+		return 0;
+	if (existing_enable(abs, t->cgroup_id, &enabled, &kerr, err))
+		return -1;
+	t->existing_enabled = enabled;
+	t->existing_err = kerr;
+	if (kerr)
+		fprintf(stderr,
+			"sockops-cb: this kernel cannot enable connections opened before the attach (%s); only new connections of %s are traced\n",
+			strerror(-kerr), t->id);
+	else if (enabled)
+		fprintf(stderr, "sockops-cb: enabled %u existing connection(s) of %s\n",
+			enabled, t->id);
+	return bpf_map_update_elem(n->targets_fd, &t->cgroup_id, t, BPF_EXIST) ?
+	       scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
+			     strerror(errno)) : 0;
+}
+
 int cmd_attach(int argc, char **argv, struct scb_error **err)
 {
 	const struct argp argp = { .options = attach_opts, .parser = attach_parse,
@@ -105,6 +134,8 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
 	ret = target_attach_cgroup(&n, &t, abs, err);
+	if (!ret)
+		ret = enable_existing(&n, &t, abs, err);
 	node_close(&n);
 	return ret ? scb_error_wrap(err, "attach %s", a.name) : 0;
 }
@@ -188,26 +219,6 @@ static error_t unload_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int detach_all(struct scb_error **err)
-{
-	struct target_iter it = { 0 };
-	struct scb_target t;
-	struct scb_node n;
-	bool found;
-	int ret;
-
-	ret = node_open(&n, NODE_WRITE, err);
-	if (ret)
-		return ret > 0 ? 0 : -1;
-	while (target_next(&n, &it, &t)) {
-		if (target_detach(&n, t.id, false, &found, err))
-			break;
-		it.started = false;
-	}
-	node_close(&n);
-	return *err ? -1 : 0;
-}
-
 int cmd_unload(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
@@ -218,7 +229,5 @@ int cmd_unload(int argc, char **argv, struct scb_error **err)
 	bool force = false;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &force);
-	if (force && detach_all(err))
-		return -1;
-	return node_unload(err);
+	return node_unload(force, err);
 }

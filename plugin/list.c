@@ -47,6 +47,10 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
 	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));
 	cJSON_AddBoolToObject(o, "removed", t->removed_ns != 0);
+	cJSON_AddNumberToObject(o, "existing_enabled", t->existing_enabled);
+	if (t->existing_err)
+		cJSON_AddStringToObject(o, "existing",
+					"kernel cannot enable connections opened before the attach: only new connections are traced");
 	cJSON_AddNumberToObject(o, "connections", (double)conns);
 	cJSON_AddNumberToObject(o, "retransmits", (double)s->retrans);
 	cJSON_AddNumberToObject(o, "rtos", (double)s->rto);

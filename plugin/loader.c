@@ -100,9 +100,11 @@ static int load_and_pin(struct scb_error **err)
 		goto cleanup;
 	}
 	ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
+	if (!ret)
+		ret = bpf_program__pin(skel->progs.scb_enable, SCB_ENABLE_PIN);
 	if (ret) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the iterator at %s: %s",
-			      SCB_CONNS_PIN, strerror(-ret));
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the iterators in %s: %s",
+			      SCB_PIN_DIR, strerror(-ret));
 		goto cleanup;
 	}
 	ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
@@ -176,6 +178,7 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
 		/* A crashed load may have pinned the iterator already. */
 		unlink(SCB_CONNS_PIN);
+		unlink(SCB_ENABLE_PIN);
 		if (load_and_pin(err))
 			goto fail;
 		n->loaded_now = true;
@@ -216,7 +219,37 @@ static int count_links(void)
 	return n;
 }
 
-int node_unload(struct scb_error **err)
+static void detach_pin(const char *path)
+{
+	int fd = bpf_obj_get(path);
+
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unlink(path);
+}
+
+/* Whatever version pinned them: detach and remove every link pin. */
+static void detach_all_links(void)
+{
+	DIR *d = opendir(SCB_LINK_DIR);
+	struct dirent *de;
+	char path[512];
+
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", SCB_LINK_DIR, de->d_name);
+			detach_pin(path);
+		}
+		closedir(d);
+	}
+	detach_pin(SCB_PIN_DIR "/netns-link");
+}
+
+int node_unload(bool force, struct scb_error **err)
 {
 	struct scb_node n;
 	char path[256];
@@ -228,6 +261,8 @@ int node_unload(struct scb_error **err)
 		return 0;
 	if (lock_dir(&n, err))
 		goto fail;
+	if (force)
+		detach_all_links();
 	/* The node-wide netns link counts as one. */
 	links = count_links() + !access(SCB_PIN_DIR "/netns-link", F_OK);
 	if (links) {
@@ -237,6 +272,7 @@ int node_unload(struct scb_error **err)
 	}
 	unlink(SCB_PROG_PIN);
 	unlink(SCB_CONNS_PIN);
+	unlink(SCB_ENABLE_PIN);
 	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
 		unlink(path);

@@ -12,6 +12,7 @@
 #define SCB_LINK_DIR		SCB_PIN_DIR "/links"
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
 #define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
+#define SCB_ENABLE_PIN		SCB_PIN_DIR "/enable"
 
 enum node_mode {
 	NODE_READ,	/* readers: list, stats, trace; no lock */
@@ -33,8 +34,9 @@ struct scb_node {
  * pinned: nothing is traced on this node. */
 int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
 void node_close(struct scb_node *n);
-/* Remove the program and maps once no link is left. */
-int node_unload(struct scb_error **err);
+/* Remove the program and maps once no link is left; force detaches
+ * every link first, whatever version pinned it. */
+int node_unload(bool force, struct scb_error **err);
 void loader_init(void);
 
 #endif
