@@ -82,17 +82,6 @@ out:
 	return iter_fd;
 }
 
-static void addrs(const struct scb_conn *c, char *s, char *d, size_t len)
-{
-	if (c->family == 10) {
-		inet_ntop(AF_INET6, c->saddr, s, len);
-		inet_ntop(AF_INET6, c->daddr, d, len);
-	} else {
-		inet_ntop(AF_INET, c->saddr, s, len);
-		inet_ntop(AF_INET, c->daddr, d, len);
-	}
-}
-
 static uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
@@ -105,12 +94,12 @@ static void print_conn(const struct scb_conn *c, bool json)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128];
 	double age = (double)(now_mono_ns() - c->start_ns) / 1e9;
+	int fam = format_addrs(c->family, c->saddr, c->daddr, s, d, sizeof(s));
 	cJSON *o;
 
-	addrs(c, s, d, sizeof(s));
 	if (json) {
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "family", c->family == 10 ? "ipv6" : "ipv4");
+		cJSON_AddStringToObject(o, "family", fam == AF_INET6 ? "ipv6" : "ipv4");
 		cJSON_AddStringToObject(o, "saddr", s);
 		cJSON_AddNumberToObject(o, "sport", c->lport);
 		cJSON_AddStringToObject(o, "daddr", d);
@@ -130,8 +119,8 @@ static void print_conn(const struct scb_conn *c, bool json)
 		json_print_line(o);
 		return;
 	}
-	snprintf(local, sizeof(local), c->family == 10 ? "[%s]:%u" : "%s:%u", s, c->lport);
-	snprintf(remote, sizeof(remote), c->family == 10 ? "[%s]:%u" : "%s:%u", d, c->rport);
+	snprintf(local, sizeof(local), fam == AF_INET6 ? "[%s]:%u" : "%s:%u", s, c->lport);
+	snprintf(remote, sizeof(remote), fam == AF_INET6 ? "[%s]:%u" : "%s:%u", d, c->rport);
 	printf("%-11s %-22s %-22s %8u %8u %7u %12llu %12llu %7u/%-7u %8.1f %s\n",
 	       tcp_state_name(c->state), local, remote, c->srtt_us, c->min_rtt_us,
 	       c->total_retrans, (unsigned long long)c->bytes_acked,

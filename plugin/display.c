@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "display.h"
@@ -67,4 +68,23 @@ void target_json_fields(cJSON *obj, const struct scb_target *t)
 		cJSON_AddStringToObject(obj, "pod_namespace", t->pod_ns);
 		cJSON_AddStringToObject(obj, "pod_name", t->pod_name);
 	}
+}
+
+static bool is_v4_mapped(const __u32 *a)
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
+}
+
+/* v4-mapped IPv6 addresses print as IPv4: that is what the user dialled. */
+int format_addrs(int family, const __u32 *saddr, const __u32 *daddr, char *s, char *d,
+		 size_t len)
+{
+	if (family == AF_INET6 && !(is_v4_mapped(saddr) && is_v4_mapped(daddr))) {
+		inet_ntop(AF_INET6, saddr, s, len);
+		inet_ntop(AF_INET6, daddr, d, len);
+		return AF_INET6;
+	}
+	inet_ntop(AF_INET, family == AF_INET6 ? &saddr[3] : &saddr[0], s, len);
+	inet_ntop(AF_INET, family == AF_INET6 ? &daddr[3] : &daddr[0], d, len);
+	return AF_INET;
 }

@@ -3,6 +3,8 @@
 #ifndef __SCB_DISPLAY_H
 #define __SCB_DISPLAY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/types.h>
@@ -17,5 +19,10 @@ void print_log2_hist(FILE *out, const __u64 *vals, int n, const char *unit);
 void target_json_fields(struct cJSON *obj, const struct scb_target *t);
 /* The label a person reads: name, else the 12-char short id. */
 const char *target_label(const struct scb_target *t);
+
+/* Both addresses as text; returns the family shown (AF_INET for
+ * v4-mapped IPv6). */
+int format_addrs(int family, const __u32 *saddr, const __u32 *daddr, char *s, char *d,
+		 size_t len);
 
 #endif

@@ -112,24 +112,6 @@ static const struct scb_target *name_of(struct trace_ctx *c, uint64_t key)
 	return &c->names[slot];
 }
 
-static bool is_v4_mapped(const __u32 *a)
-{
-	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff);
-}
-
-/* v4-mapped IPv6 addresses print as IPv4: that is what the user dialled. */
-static int format_addrs(const struct scb_event *e, char *s, char *d, size_t len)
-{
-	if (e->family == 10 && !(is_v4_mapped(e->saddr) && is_v4_mapped(e->daddr))) {
-		inet_ntop(AF_INET6, e->saddr, s, len);
-		inet_ntop(AF_INET6, e->daddr, d, len);
-		return AF_INET6;
-	}
-	inet_ntop(AF_INET, e->family == 10 ? &e->saddr[3] : &e->saddr[0], s, len);
-	inet_ntop(AF_INET, e->family == 10 ? &e->daddr[3] : &e->daddr[0], d, len);
-	return AF_INET;
-}
-
 static void details_json(cJSON *o, const struct scb_event *e)
 {
 	switch (e->type) {
@@ -196,7 +178,7 @@ static void print_event(struct trace_ctx *c, const struct scb_event *e)
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], det[160], tbuf[32];
 	uint64_t real = e->ts_ns + c->mono_to_real;
 	time_t sec = real / 1000000000ULL;
-	int fam = format_addrs(e, s, d, sizeof(s));
+	int fam = format_addrs(e->family, e->saddr, e->daddr, s, d, sizeof(s));
 	struct tm tm;
 	cJSON *o;
 
