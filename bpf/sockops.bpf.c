@@ -17,6 +17,8 @@
 /* Bytes in the ring buffer before we wake the reader; below that the
  * reader polls. A wake-up per event costs ~8 µs (see docs/performance.md). */
 const volatile __u32 wakeup_bytes = 64 * 1024;
+/* Set in the instance attached node-wide for netns-registered pods. */
+const volatile bool netns_mode = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -66,17 +68,22 @@ static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 
 	cg = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup);
 	/* Nearest traced cgroup wins: a container inside a traced pod is
-	 * counted for the container when both are attached. */
+	 * counted for the container when both are attached. Retained
+	 * targets of removed containers have no link and trace nothing. */
 	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
 		*key = BPF_CORE_READ(cg, kn, id);
 		t = bpf_map_lookup_elem(&targets, key);
-		if (t)
+		if (t && !t->removed_ns)
 			return t;
 		cg = BPF_CORE_READ(cg, self.parent, cgroup);
 	}
 	return NULL;
 }
 
+/* Cgroup links run the program loaded with netns_mode false; the one
+ * node-wide link (CNI pods registered by netns) runs a second instance
+ * with netns_mode true. Both run for a socket in a traced cgroup, so each
+ * handles only its own kind of target: nothing is counted twice. */
 static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops,
 						      struct bpf_sock *sk, __u64 *key)
 {
@@ -86,8 +93,10 @@ static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops
 	if (!tp)
 		return NULL;
 	t = target_of_cgroup(tp, key);
-	if (t)
+	if (!netns_mode)
 		return t;
+	if (t)
+		return NULL;	/* the cgroup link's instance has it */
 	*key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
 	return bpf_map_lookup_elem(&targets, key);
 }
@@ -105,8 +114,8 @@ static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
 	if (!sk)
 		return NULL;
 	s = bpf_sk_storage_get(&socks, sk, NULL, 0);
-	if (s)
-		return s;
+	if (s)	/* ours, or the other instance's (see find_target) */
+		return !!(s->target & SCB_NETNS_BIT) == netns_mode ? s : NULL;
 	t = find_target(skops, sk, &key);
 	if (!t)
 		return NULL;

@@ -200,8 +200,9 @@ static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct s
 	if (cg && !cJSON_IsString(cg))
 		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.cgroupPath must be a string");
 	fill_target(&t, e, r, q);
-	/* Resolve untrusted inputs before touching any kernel state. */
-	if (!cg && netns_cookie(e->netns, &cookie, err))
+	/* Resolve untrusted inputs before touching any kernel state; the
+	 * netns must be real even when the cgroup is what we attach to. */
+	if (netns_cookie(e->netns, &cookie, err))
 		return -1;
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;

@@ -73,25 +73,39 @@ static int lock_dir(struct scb_node *n, struct scb_error **err)
 	return 0;
 }
 
-/* Load the skeleton with every map pinned (reusing pins a crashed load
- * left), then pin the program last: its pin means "node ready". */
-static int load_and_pin(struct scb_error **err)
+/* Open the skeleton with every map pinned (reusing pins a crashed load,
+ * or the first instance, left). */
+static struct sockops_bpf *open_pinned(struct scb_error **err)
 {
 	struct sockops_bpf *skel;
 	struct bpf_map *map;
 	char path[256];
-	int ret;
 
 	skel = sockops_bpf__open();
-	if (!skel)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
-				     strerror(errno));
+	if (!skel) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+			      strerror(errno));
+		return NULL;
+	}
 	bpf_object__for_each_map(map, skel->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
 		bpf_map__set_pin_path(map, path);
 	}
+	return skel;
+}
+
+/* Load and pin the program and its iterators; the program's pin is
+ * written last: it means "node ready". */
+static int load_and_pin(struct scb_error **err)
+{
+	struct sockops_bpf *skel;
+	int ret;
+
+	skel = open_pinned(err);
+	if (!skel)
+		return -1;
 	ret = sockops_bpf__load(skel);
 	if (ret) {
 		scb_error_set(err, SCB_ERR_KERNEL,
@@ -114,6 +128,32 @@ static int load_and_pin(struct scb_error **err)
 cleanup:
 	sockops_bpf__destroy(skel);
 	return ret ? -1 : 0;
+}
+
+int node_netns_prog(struct scb_error **err)
+{
+	struct sockops_bpf *skel;
+	int ret, fd;
+
+	fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
+	if (fd >= 0)
+		return fd;
+	skel = open_pinned(err);
+	if (!skel)
+		return -1;
+	skel->rodata->netns_mode = true;
+	bpf_program__set_autoload(skel->progs.scb_conns, false);
+	bpf_program__set_autoload(skel->progs.scb_enable, false);
+	ret = sockops_bpf__load(skel);
+	if (!ret)
+		ret = bpf_program__pin(skel->progs.scb_sockops, SCB_NETNS_PROG_PIN);
+	if (ret)
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot load the netns instance: %s",
+			      strerror(-ret));
+	else
+		fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
+	sockops_bpf__destroy(skel);
+	return ret ? -1 : fd;
 }
 
 static int get_pin(const char *name, int *fd, struct scb_error **err)
@@ -179,6 +219,7 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 		/* A crashed load may have pinned the iterator already. */
 		unlink(SCB_CONNS_PIN);
 		unlink(SCB_ENABLE_PIN);
+		unlink(SCB_NETNS_PROG_PIN);
 		if (load_and_pin(err))
 			goto fail;
 		n->loaded_now = true;
@@ -271,6 +312,7 @@ int node_unload(bool force, struct scb_error **err)
 		goto fail;
 	}
 	unlink(SCB_PROG_PIN);
+	unlink(SCB_NETNS_PROG_PIN);
 	unlink(SCB_CONNS_PIN);
 	unlink(SCB_ENABLE_PIN);
 	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {

@@ -11,6 +11,7 @@
 #define SCB_PIN_DIR		SCB_BPFFS "/sockops-cb"
 #define SCB_LINK_DIR		SCB_PIN_DIR "/links"
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
+#define SCB_NETNS_PROG_PIN	SCB_PIN_DIR "/prog-netns"
 #define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
 #define SCB_ENABLE_PIN		SCB_PIN_DIR "/enable"
 
@@ -38,5 +39,8 @@ void node_close(struct scb_node *n);
  * every link first, whatever version pinned it. */
 int node_unload(bool force, struct scb_error **err);
 void loader_init(void);
+/* fd of the program instance for the node-wide netns link, loaded on
+ * first use (the caller holds the node lock). */
+int node_netns_prog(struct scb_error **err);
 
 #endif

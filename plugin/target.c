@@ -139,7 +139,7 @@ out:
 static int pin_root_link(struct scb_node *n, struct scb_error **err)
 {
 	char mnt[4096];
-	int cg_fd, link_fd, ret = 0;
+	int cg_fd, link_fd, prog_fd, ret = 0;
 
 	if (!access(SCB_NETNS_LINK, F_OK))
 		return 0;
@@ -149,7 +149,13 @@ static int pin_root_link(struct scb_node *n, struct scb_error **err)
 	if (cg_fd < 0)
 		return scb_error_set(err, SCB_ERR_CGROUP, "cannot open %s: %s", mnt,
 				     strerror(errno));
-	link_fd = bpf_link_create(n->prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+	prog_fd = node_netns_prog(err);
+	if (prog_fd < 0) {
+		close(cg_fd);
+		return -1;
+	}
+	link_fd = bpf_link_create(prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+	close(prog_fd);
 	if (link_fd < 0)
 		ret = scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to %s: %s", mnt,
 				    strerror(errno));

@@ -129,5 +129,5 @@ scb_sockops_attachments()
 
 	cg2=$(cgroup2_mount)
 	[ -n "$cg2" ] || return 0
-	bpftool cgroup tree "$cg2" 2>/dev/null | grep -w sock_ops || true
+	bpftool cgroup tree "$cg2" 2>/dev/null | grep sock_ops || true
 }
