@@ -445,3 +445,430 @@ skip_if_no_cgroup2()
 {
 	[ -n "$(cgroup2_mount)" ] || skip "${1:-no cgroup2 mount}"
 }
+
+###############################################################################
+# The CNI role (added for test/020-cni.bats and test/021-cni-protocol.bats)
+
+# Where the product pins the node-wide link of netns-registered (CNI) pods.
+SCB_NETNS_LINK=${SCB_NETNS_LINK:-${SCB_PIN_LINKS%/*}/netns-link}
+
+# run_cni [EXPECTED_RC] STDIN [VAR=VALUE...]: run our binary as a CNI plugin,
+# the way a runtime does: an environment holding only PATH and the given
+# variables (CNI_COMMAND=ADD, CNI_CONTAINERID=..., ...), the network
+# configuration on stdin.  Leaves stdout in $output, stderr in $stderr and
+# the exit code in $status; fails unless it exits EXPECTED_RC (default 0,
+# '?' accepts any).  Needs `bats_require_minimum_version 1.5.0` in the file.
+run_cni()
+{
+	local expected_rc=0 stdin
+
+	case "$1" in
+	[0-9] | [0-9][0-9] | [0-9][0-9][0-9])
+		expected_rc=$1
+		shift
+		;;
+	'?')
+		expected_rc=
+		shift
+		;;
+	esac
+	stdin=$1
+	shift
+
+	echo "\$ $* sockops-cb <<<'${stdin:0:400}$([ ${#stdin} -le 400 ] || echo ...)'"
+	run --separate-stderr timeout --foreground -v --kill=10 "$PODMAN_TIMEOUT" \
+		env -i PATH="$PATH" "$@" "$SCB" <<<"$stdin"
+	[ -z "$output" ] || echo "stdout: ${output:0:2000}"
+	[ -z "$stderr" ] || echo "stderr: ${stderr:0:2000}"
+
+	if [ -n "$expected_rc" ] && [ "$status" -ne "$expected_rc" ]; then
+		fail "exit code is $status; expected $expected_rc: $* sockops-cb"
+	fi
+}
+
+# scb_target_json ID: the `list --json` line of target ID (empty if none).
+scb_target_json()
+{
+	"$SCB" list --json | jq -c --arg id "$1" 'select(.id == $id)'
+}
+
+# assert_no_target ID: nothing of ID is left: no `list` entry, no link pin.
+assert_no_target()
+{
+	local json
+
+	json=$(scb_target_json "$1")
+	[ -z "$json" ] || fail "target $1 is still listed: $json"
+	assert_file_not_exists "$SCB_PIN_LINKS/$1"
+}
+
+# assert_netns_link_consistent: the node-wide netns link exists exactly when
+# some netns target does.  Other tests on the machine may own netns targets,
+# so this is the strongest check of "the last one took the link along".
+assert_netns_link_consistent()
+{
+	local n
+
+	n=$("$SCB" list --json | jq -s '[.[] | select(.kind == "netns" and
+		(.removed | not))] | length')
+	if [ "$n" -eq 0 ]; then
+		[ ! -e "$SCB_NETNS_LINK" ] ||
+			fail "no netns target is left but $SCB_NETNS_LINK is still pinned"
+	else
+		[ -e "$SCB_NETNS_LINK" ] ||
+			fail "$n netns target(s) listed but $SCB_NETNS_LINK is gone"
+	fi
+}
+
+# cgroup_sockops_attached CG: the sock_ops programs attached to cgroup
+# directory CG itself (not inherited); no output when there are none.
+# bpftool 7.1 names the attach type "cgroup_sock_ops" (older ones
+# "sock_ops"): `grep -w sock_ops` would miss it, '_' being a word character.
+cgroup_sockops_attached()
+{
+	bpftool cgroup show "$1" 2>/dev/null |
+		grep -E '(^|[[:space:]])(cgroup_)?sock_ops([[:space:]]|$)' || true
+}
+
+###############################################################################
+# The hook role (added for test/010-hook.bats and test/011-hook-faults.bats)
+
+# scb_oci_state ID PID [ANNOTATIONS-JSON [STATUS]]: an OCI state as podman
+# hands it to a hook (see 000-harness.bats), for driving the hook by hand.
+# PID 0 leaves "pid" out, as at poststop.  The bundle does not exist, so the
+# product finds no podman name.
+scb_oci_state()
+{
+	jq -nc --arg id "$1" --argjson pid "$2" --argjson ann "${3:-"{}"}" \
+		--arg status "${4:-creating}" '{
+		ociVersion: "1.0.2", id: $id, status: $status,
+		bundle: "/nonexistent/overlay-containers/\($id)/userdata",
+		annotations: $ann
+	} + (if $pid > 0 then { pid: $pid } else {} end)'
+}
+
+# run_hook [EXPECTED_RC] STAGE CONFIG STATE-FILE: run `sockops-cb hook STAGE
+# --config CONFIG` (no --config when CONFIG is empty) with STATE-FILE on
+# stdin.  stdout in $output, stderr in $stderr, exit code in $status; fails
+# unless it exits EXPECTED_RC (default 0; '?' accepts any, '!' any failure
+# that is not a signal or a timeout).  Needs `bats_require_minimum_version
+# 1.5.0` in the file.
+run_hook()
+{
+	local expected_rc=0 stage config state args
+
+	case "$1" in
+	[0-9] | [0-9][0-9] | [0-9][0-9][0-9])
+		expected_rc=$1
+		shift
+		;;
+	'?' | '!')
+		expected_rc=$1
+		shift
+		;;
+	esac
+	stage=$1 config=$2 state=$3
+	args=(hook "$stage")
+	[ -z "$config" ] || args+=(--config "$config")
+
+	echo "\$ sockops-cb ${args[*]} <$state ($(head -c 300 "$state")...)"
+	run --separate-stderr timeout --foreground -v --kill=10 \
+		"$PODMAN_TIMEOUT" "$SCB" "${args[@]}" <"$state"
+	[ -z "$output" ] || echo "stdout: ${output:0:2000}"
+	[ -z "$stderr" ] || echo "stderr: ${stderr:0:2000}"
+
+	case "$expected_rc" in
+	'?') ;;
+	'!')
+		if [ "$status" -lt 1 ] || [ "$status" -ge 124 ]; then
+			fail "exit code is $status; expected a plain failure (1-123): sockops-cb ${args[*]}"
+		fi
+		;;
+	*)
+		[ "$status" -eq "$expected_rc" ] ||
+			fail "exit code is $status; expected $expected_rc: sockops-cb ${args[*]}"
+		;;
+	esac
+}
+
+# scb_trace_start OUT [TRACE-ARGS...]: run `sockops-cb trace --json
+# TRACE-ARGS` in the background, events to OUT and stderr to OUT.err, and
+# give it time to arm.  Only one trace may run on a node: fails at once if
+# this one exits early (e.g. another trace is running).  Wait with
+# scb_trace_wait; teardown should call scb_trace_stop.
+scb_trace_start()
+{
+	local out=$1
+
+	shift
+	# fd 3 closed: bats waits for whoever holds it open.
+	"$SCB" trace --json "$@" >"$out" 2>"$out.err" 3>&- &
+	SCB_TRACE_PID=$!
+	SCB_TRACE_OUT=$out
+	sleep 0.5
+	if ! kill -0 "$SCB_TRACE_PID" 2>/dev/null; then
+		wait "$SCB_TRACE_PID" || true
+		SCB_TRACE_PID=
+		fail "sockops-cb trace $* exited early: $(cat "$out.err")"
+	fi
+}
+
+# scb_trace_wait: wait for the trace started by scb_trace_start to end; fail
+# unless it exited 0.  Its events stay in the OUT given to scb_trace_start.
+scb_trace_wait()
+{
+	local rc=0
+
+	[ -n "${SCB_TRACE_PID:-}" ] || fail "scb_trace_wait: no trace running"
+	wait "$SCB_TRACE_PID" || rc=$?
+	SCB_TRACE_PID=
+	echo "# trace: $(wc -l <"$SCB_TRACE_OUT") events; stderr: $(cat "$SCB_TRACE_OUT.err")"
+	[ "$rc" -eq 0 ] || fail "sockops-cb trace exited $rc: $(cat "$SCB_TRACE_OUT.err")"
+}
+
+# scb_trace_stop: for teardown; kills a trace the test left running.
+scb_trace_stop()
+{
+	[ -n "${SCB_TRACE_PID:-}" ] || return 0
+	kill "$SCB_TRACE_PID" 2>/dev/null || true
+	wait "$SCB_TRACE_PID" 2>/dev/null || true
+	SCB_TRACE_PID=
+}
+
+# netns_tcp_counter PID NAME: the kernel's own TCP counter NAME (a Tcp:
+# field of /proc/net/snmp, e.g. RetransSegs, or a TcpExt: field of
+# /proc/net/netstat, e.g. TCPTimeouts) in the network namespace of PID.
+netns_tcp_counter()
+{
+	local v
+
+	v=$(nsenter -t "$1" -n cat /proc/net/snmp /proc/net/netstat | awk -v f="$2" '
+		$1 == "Tcp:" || $1 == "TcpExt:" {
+			if (!($1 in hdr)) { hdr[$1] = 1; for (i = 2; i <= NF; i++) n[$1, i] = $i; next }
+			for (i = 2; i <= NF; i++) if (n[$1, i] == f) { print $i; exit }
+		}')
+	[ -n "$v" ] || fail "netns_tcp_counter: no TCP counter $2 in the netns of pid $1"
+	echo "$v"
+}
+
+###############################################################################
+# A private node (added for test/030-faults.bats, test/031-concurrency.bats
+# and test/032-flood.bats)
+#
+# The product keeps a node's state in bpffs under /sys/fs/bpf/sockops-cb.
+# This machine is shared: colleagues attach, detach, trace and now and then
+# `unload --force` there while tests run.  A test that needs a pristine node
+# (the first load), kills the product at every step, switches events on for
+# the whole node or counts every map entry runs the product on a node of its
+# own instead: a mount namespace whose /sys/fs/bpf is a bpffs of its own,
+# with $SCB a wrapper that runs the real binary in it.  Nothing else is
+# private: links attach to the real cgroups, and network namespaces, /proc
+# and /run are the host's.  Every helper above that runs "$SCB" (run_scb,
+# run_hook, run_cni, scb_target_json, the hooks.d JSON of scb_hooks_dir,
+# scb_teardown's detach) then works on the private node, and $SCB_PIN_LINKS
+# and $SCB_NETNS_LINK point into it (the host sees it at $SCB_NODE_BPF).
+
+# scb_private_node: switch this test to a node of its own, an empty bpffs.
+# Sets SCB (the wrapper), SCB_BIN (the real binary), SCB_NODE_NS (the mount
+# namespace file), SCB_NODE_BPF (the node's sockops-cb directory as the host
+# sees it).  teardown must call scb_private_node_teardown.
+scb_private_node()
+{
+	local dir=$BATS_TEST_TMPDIR/node
+
+	SCB_BIN=${SCB_BIN:-$SCB}
+	SCB_NODE_DIR=$dir
+	mkdir -p "$dir/bpf"
+	# A mount namespace is kept by a bind mount of its nsfs file, which
+	# must not be on a shared mount (that would make a propagation loop).
+	mount --bind "$dir" "$dir" && mount --make-private "$dir" ||
+		fail "scb_private_node: cannot make $dir a private mount"
+	# The bpffs first, so that the namespace's copy of the mount table
+	# has it: inside, it is bound on /sys/fs/bpf; outside, it stays at
+	# $dir/bpf for bpftool and the helpers that look at pins.
+	mount -t bpf -o mode=0700 bpf "$dir/bpf" ||
+		fail "scb_private_node: cannot mount a bpffs at $dir/bpf"
+	touch "$dir/mnt"
+	# A slave: /run/netns entries made later show up inside; nothing
+	# mounted inside shows up outside.
+	unshare --mount="$dir/mnt" --propagation slave true ||
+		fail "scb_private_node: cannot make a mount namespace"
+	SCB_NODE_NS=$dir/mnt
+	scb_node_exec sh -c '
+		while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 1; done
+		mount --bind "$0/bpf" /sys/fs/bpf && umount "$0/bpf"' "$dir" ||
+		fail "scb_private_node: cannot put the bpffs on /sys/fs/bpf inside"
+	cat >"$dir/sockops-cb" <<-EOF
+		#!/bin/sh
+		# sockops-cb on the private node of a test (scb_private_node)
+		exec nsenter --mount="$SCB_NODE_NS" -- "$SCB_BIN" "\$@"
+	EOF
+	chmod +x "$dir/sockops-cb"
+	SCB=$dir/sockops-cb
+	SCB_NODE_BPF=$dir/bpf/sockops-cb
+	SCB_PIN_LINKS=$SCB_NODE_BPF/links
+	SCB_NETNS_LINK=$SCB_NODE_BPF/netns-link
+}
+
+# scb_node_exec CMD...: run CMD in the private node's mount namespace (it
+# sees the node's bpffs at /sys/fs/bpf).
+scb_node_exec()
+{
+	nsenter --mount="$SCB_NODE_NS" -- "$@"
+}
+
+# scb_private_node_teardown: unload everything from the private node and
+# drop it.  Freeing the bpffs drops whatever pins are left, and the links
+# they held detach with them.  Best effort, like scb_teardown: call it
+# after scb_teardown (containers' poststop hooks still need the node).
+scb_private_node_teardown()
+{
+	local dir=${SCB_NODE_DIR:-} m
+
+	[ -n "$dir" ] || return 0
+	if [ -n "${SCB_NODE_NS:-}" ]; then
+		"$dir/sockops-cb" unload --force >/dev/null 2>&1 ||
+			echo "# teardown: unload --force on the private node failed" >&2
+	fi
+	for m in "$dir/mnt" "$dir/bpf" "$dir"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	SCB=${SCB_BIN:-$SCB}
+	SCB_NODE_DIR= SCB_NODE_NS=
+}
+
+# scb_map_keys MAP: the keys of the node's pinned map MAP (targets, stats),
+# one a line as hex bytes (bpftool's "0x12 0x34 ..." joined), so two maps'
+# key sets compare with plain text tools.
+scb_map_keys()
+{
+	local pin=${SCB_PIN_LINKS%/*}/$1
+
+	bpftool -j map dump pinned "$pin" | jq -r '.[] | .key | join("")' ||
+		fail "scb_map_keys: cannot dump $pin"
+}
+
+# scb_stat NAME FIELD: one field of `sockops-cb stats NAME --json`, e.g.
+# established_active.  Prints nothing and fails (status 1) when NAME is
+# not traced: use as v=$(scb_stat ...) || fail ...
+scb_stat()
+{
+	local v
+
+	v=$("$SCB" stats "$1" --json 2>/dev/null | jq -r --arg f "$2" '.[$f]')
+	[[ $v =~ ^[0-9]+$ ]] || return 1
+	echo "$v"
+}
+
+###############################################################################
+# Background servers, HTTP and the Prometheus text format (added for
+# test/040-observability.bats).  Generic: nothing here knows sockops-cb.
+
+# scb_free_port: a TCP port on 127.0.0.1 that nothing listens on right now
+# (the kernel picks it; a tiny race remains until the caller binds it).
+scb_free_port()
+{
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# scb_bg_start CMD...: run CMD in the background with fd 3 closed (bats
+# waits for whoever holds it), its pid in $SCB_BG_PID; scb_bg_stop_all
+# (from a teardown) stops whatever is still running.  Call it directly, not
+# in $(...), or the tracking is lost with the subshell.
+scb_bg_start()
+{
+	"$@" 3>&- &
+	SCB_BG_PID=$!
+	SCB_BG_PIDS+=("$SCB_BG_PID")
+}
+
+# scb_bg_stop PID [TIMEOUT]: SIGTERM, then SIGKILL after TIMEOUT s (default
+# 5).  Leaves PID's exit status in $SCB_BG_RC (when PID is our child; 255
+# otherwise) and returns 0.
+scb_bg_stop()
+{
+	local pid=$1 timeout=${2:-5} i
+
+	SCB_BG_RC=255
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < timeout * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null && SCB_BG_RC=0 || SCB_BG_RC=$?
+	return 0
+}
+
+# scb_bg_stop_all: for teardown: stop every process scb_bg_start started.
+scb_bg_stop_all()
+{
+	local pid
+
+	for pid in ${SCB_BG_PIDS[@]+"${SCB_BG_PIDS[@]}"}; do
+		scb_bg_stop "$pid" 3
+	done
+	SCB_BG_PIDS=()
+}
+
+# scb_http URL [CURL-OPTS...]: GET URL (loopback only: no proxy), body on
+# stdout; "HTTP <code> <content-type>" in $SCB_HTTP_STATUS.  Returns curl's
+# status (0 for any HTTP answer, 7 when nothing listens).
+scb_http()
+{
+	local url=$1 meta rc=0
+
+	shift
+	meta=$(curl -sS --noproxy '*' --max-time 10 -o "$BATS_TEST_TMPDIR/http.body" \
+		-w '%{http_code} %{content_type}' "$@" "$url") || rc=$?
+	SCB_HTTP_STATUS="HTTP $meta"
+	cat "$BATS_TEST_TMPDIR/http.body" 2>/dev/null
+	return "$rc"
+}
+
+# scb_wait_http URL [TIMEOUT]: until URL answers 200 (default 10 s).
+scb_wait_http()
+{
+	local url=$1 timeout=${2:-10} i
+
+	for ((i = 0; i < timeout * 10; i++)); do
+		scb_http "$url" >/dev/null 2>&1 && [[ $SCB_HTTP_STATUS == "HTTP 200 "* ]] &&
+			return 0
+		sleep 0.1
+	done
+	fail "$url did not answer 200 within ${timeout}s (last: ${SCB_HTTP_STATUS:-})"
+}
+
+# prom_samples: the Prometheus text format on stdin as JSON, one sample a
+# line: {"name": ..., "labels": {...}, "value": <number>} ("+Inf", "NaN"
+# as strings).  Fails on a line it cannot parse, naming it.
+prom_samples()
+{
+	python3 -c '
+import json, math, re, sys
+sample = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+-?[0-9]+)?$")
+label = re.compile(r"\s*([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\]|\\.)*)\"\s*(?:,|$)")
+def unescape(v):
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+for n, line in enumerate(sys.stdin, 1):
+    line = line.rstrip("\n")
+    if not line.strip() or line.startswith("#"):
+        continue
+    m = sample.match(line)
+    if not m:
+        sys.exit("prom_samples: line %d is not a sample: %s" % (n, line))
+    labels, body, pos = {}, m.group(2) or "", 0
+    while pos < len(body):
+        lm = label.match(body, pos)
+        if not lm or lm.end() == pos:
+            sys.exit("prom_samples: bad labels on line %d: %s" % (n, line))
+        labels[lm.group(1)] = unescape(lm.group(2))
+        pos = lm.end()
+    v = float(m.group(3))
+    print(json.dumps({"name": m.group(1), "labels": labels,
+                      "value": v if math.isfinite(v) else m.group(3)}))
+'
+}
