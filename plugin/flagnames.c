@@ -22,6 +22,7 @@ static const struct {
 	{ "WRITE_HDR_OPT", SCB_FLAG_WRITE_HDR_OPT },
 };
 #define N_FLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
+#define FLAG_SEPARATORS ",+ \t"
 
 const char *flags_known_list(void)
 {
@@ -67,7 +68,10 @@ int flags_parse_list(const char *list, const char *what, uint32_t *mask,
 	copy = strdup(list);
 	if (!copy)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* Commas, or "+" and spaces where a runtime splits values at commas
+	 * (podman --annotation k=RTT+STATE). */
+	for (tok = strtok_r(copy, FLAG_SEPARATORS, &save); tok;
+	     tok = strtok_r(NULL, FLAG_SEPARATORS, &save)) {
 		trim(&tok);
 		if (!*tok)
 			continue;	/* "RTT, " like "RTT,,STATE" */

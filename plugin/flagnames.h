@@ -10,7 +10,7 @@ struct cJSON;
 
 /* "RTO" -> 1; case-insensitive; 0 when unknown. */
 uint32_t flag_by_name(const char *name);
-/* Comma-separated list ("RTT,STATE") -> mask. `what` names the source
+/* List ("RTT,STATE", "RTT+STATE", "RTT STATE") -> mask. `what` names the source
  * for the error ("annotation sockops-cb.io/flags"). */
 int flags_parse_list(const char *list, const char *what, uint32_t *mask,
 		     struct scb_error **err);

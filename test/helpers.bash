@@ -660,86 +660,88 @@ netns_tcp_counter()
 # `unload --force` there while tests run.  A test that needs a pristine node
 # (the first load), kills the product at every step, switches events on for
 # the whole node or counts every map entry runs the product on a node of its
-# own instead: a mount namespace whose /sys/fs/bpf is a bpffs of its own,
-# with $SCB a wrapper that runs the real binary in it.  Nothing else is
-# private: links attach to the real cgroups, and network namespaces, /proc
-# and /run are the host's.  Every helper above that runs "$SCB" (run_scb,
-# run_hook, run_cni, scb_target_json, the hooks.d JSON of scb_hooks_dir,
-# scb_teardown's detach) then works on the private node, and $SCB_PIN_LINKS
-# and $SCB_NETNS_LINK point into it (the host sees it at $SCB_NODE_BPF).
+# own instead: a mount namespace, kept by a sleeping process, whose
+# /sys/fs/bpf is a bpffs of its own; $SCB becomes a wrapper that runs the
+# binary in it.  Nothing else is private: links attach to the real cgroups,
+# and network namespaces (the namespace is a mount slave: new /run/netns
+# entries show up in it), /proc and /run are the host's.  Every helper above
+# that runs "$SCB" (run_scb, run_hook, run_cni, scb_target_json, the hooks.d
+# JSON of scb_hooks_dir, scb_teardown's detach) then works on the private
+# node, and $SCB_PIN_LINKS / $SCB_NETNS_LINK point into it through
+# /proc/PID/root.
 
-# scb_private_node: switch this test to a node of its own, an empty bpffs.
-# Sets SCB (the wrapper), SCB_BIN (the real binary), SCB_NODE_NS (the mount
-# namespace file), SCB_NODE_BPF (the node's sockops-cb directory as the host
-# sees it).  teardown must call scb_private_node_teardown.
+# scb_private_node: switch this test to a node of its own with an empty
+# bpffs.  The wrapper runs a copy of the binary taken now, so a rebuild
+# during the test does not change the product under it.  Sets SCB (the
+# wrapper), SCB_BIN (the binary given), SCB_NODE_PID (the process keeping
+# the namespace) and SCB_NODE_BPF (the node's sockops-cb directory as seen
+# from here).  teardown must call scb_private_node_teardown.
 scb_private_node()
 {
-	local dir=$BATS_TEST_TMPDIR/node
+	local dir=$BATS_TEST_TMPDIR/node i
 
 	SCB_BIN=${SCB_BIN:-$SCB}
 	SCB_NODE_DIR=$dir
-	mkdir -p "$dir/bpf"
-	# A mount namespace is kept by a bind mount of its nsfs file, which
-	# must not be on a shared mount (that would make a propagation loop).
-	mount --bind "$dir" "$dir" && mount --make-private "$dir" ||
-		fail "scb_private_node: cannot make $dir a private mount"
-	# The bpffs first, so that the namespace's copy of the mount table
-	# has it: inside, it is bound on /sys/fs/bpf; outside, it stays at
-	# $dir/bpf for bpftool and the helpers that look at pins.
-	mount -t bpf -o mode=0700 bpf "$dir/bpf" ||
-		fail "scb_private_node: cannot mount a bpffs at $dir/bpf"
-	touch "$dir/mnt"
-	# A slave: /run/netns entries made later show up inside; nothing
-	# mounted inside shows up outside.
-	unshare --mount="$dir/mnt" --propagation slave true ||
-		fail "scb_private_node: cannot make a mount namespace"
-	SCB_NODE_NS=$dir/mnt
+	mkdir -p "$dir"
+	cp "$SCB_BIN" "$dir/sockops-cb.bin" && "$dir/sockops-cb.bin" --version >/dev/null ||
+		fail "scb_private_node: cannot copy $SCB_BIN (is it being rebuilt?)"
+	# fd 3 closed: bats waits for whoever holds it open.
+	unshare --mount --propagation slave sleep infinity 3>&- &
+	SCB_NODE_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ "$(cat "/proc/$SCB_NODE_PID/comm" 2>/dev/null)" = sleep ] && break
+		sleep 0.05
+	done
 	scb_node_exec sh -c '
 		while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 1; done
-		mount --bind "$0/bpf" /sys/fs/bpf && umount "$0/bpf"' "$dir" ||
-		fail "scb_private_node: cannot put the bpffs on /sys/fs/bpf inside"
+		mount -t bpf -o mode=0700 bpf /sys/fs/bpf' ||
+		fail "scb_private_node: cannot mount a bpffs in the private node"
 	cat >"$dir/sockops-cb" <<-EOF
 		#!/bin/sh
-		# sockops-cb on the private node of a test (scb_private_node)
-		exec nsenter --mount="$SCB_NODE_NS" -- "$SCB_BIN" "\$@"
+		# sockops-cb on the private node of a test (scb_private_node).
+		# Never on the host's: refuse if the namespace is gone.
+		[ "\$(readlink /proc/$SCB_NODE_PID/ns/mnt)" != "\$(readlink /proc/self/ns/mnt)" ] || {
+			echo "sockops-cb wrapper: the private node (pid $SCB_NODE_PID) is gone" >&2
+			exit 99
+		}
+		exec nsenter -t $SCB_NODE_PID -m -- "$dir/sockops-cb.bin" "\$@"
 	EOF
 	chmod +x "$dir/sockops-cb"
 	SCB=$dir/sockops-cb
-	SCB_NODE_BPF=$dir/bpf/sockops-cb
+	SCB_NODE_BPF=/proc/$SCB_NODE_PID/root/sys/fs/bpf/sockops-cb
 	SCB_PIN_LINKS=$SCB_NODE_BPF/links
 	SCB_NETNS_LINK=$SCB_NODE_BPF/netns-link
 }
 
 # scb_node_exec CMD...: run CMD in the private node's mount namespace (it
-# sees the node's bpffs at /sys/fs/bpf).
+# sees the node's bpffs at /sys/fs/bpf).  Fails rather than run CMD in the
+# host's namespace.
 scb_node_exec()
 {
-	nsenter --mount="$SCB_NODE_NS" -- "$@"
+	[ -n "${SCB_NODE_PID:-}" ] &&
+		[ "$(readlink "/proc/$SCB_NODE_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
+		fail "scb_node_exec: no private node (pid ${SCB_NODE_PID:-none})"
+	nsenter -t "$SCB_NODE_PID" -m -- "$@"
 }
 
 # scb_private_node_teardown: unload everything from the private node and
-# drop it.  Freeing the bpffs drops whatever pins are left, and the links
-# they held detach with them.  Best effort, like scb_teardown: call it
-# after scb_teardown (containers' poststop hooks still need the node).
+# end it.  Freeing its bpffs drops whatever pins are left, and the links
+# they held detach with them.  Best effort, like scb_teardown; call it after
+# scb_teardown (containers' poststop hooks still need the node).
 scb_private_node_teardown()
 {
-	local dir=${SCB_NODE_DIR:-} m
-
-	[ -n "$dir" ] || return 0
-	if [ -n "${SCB_NODE_NS:-}" ]; then
-		"$dir/sockops-cb" unload --force >/dev/null 2>&1 ||
-			echo "# teardown: unload --force on the private node failed" >&2
-	fi
-	for m in "$dir/mnt" "$dir/bpf" "$dir"; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-	done
-	SCB=${SCB_BIN:-$SCB}
-	SCB_NODE_DIR= SCB_NODE_NS=
+	[ -n "${SCB_NODE_PID:-}" ] || return 0
+	"$SCB_NODE_DIR/sockops-cb" unload --force >/dev/null 2>&1 ||
+		echo "# teardown: unload --force on the private node failed" >&2
+	kill "$SCB_NODE_PID" 2>/dev/null || true
+	wait "$SCB_NODE_PID" 2>/dev/null || true
+	SCB=$SCB_BIN
+	SCB_NODE_PID=
 }
 
 # scb_map_keys MAP: the keys of the node's pinned map MAP (targets, stats),
-# one a line as hex bytes (bpftool's "0x12 0x34 ..." joined), so two maps'
-# key sets compare with plain text tools.
+# one a line as bpftool's hex bytes joined, so that two maps' key sets
+# compare as text.
 scb_map_keys()
 {
 	local pin=${SCB_PIN_LINKS%/*}/$1
@@ -749,8 +751,8 @@ scb_map_keys()
 }
 
 # scb_stat NAME FIELD: one field of `sockops-cb stats NAME --json`, e.g.
-# established_active.  Prints nothing and fails (status 1) when NAME is
-# not traced: use as v=$(scb_stat ...) || fail ...
+# established_active.  Prints nothing and fails (status 1) when NAME is not
+# traced: use as v=$(scb_stat ...) || fail ...
 scb_stat()
 {
 	local v
@@ -814,18 +816,20 @@ scb_bg_stop_all()
 	SCB_BG_PIDS=()
 }
 
-# scb_http URL [CURL-OPTS...]: GET URL (loopback only: no proxy), body on
-# stdout; "HTTP <code> <content-type>" in $SCB_HTTP_STATUS.  Returns curl's
-# status (0 for any HTTP answer, 7 when nothing listens).
+# scb_http URL [CURL-OPTS...]: GET URL (loopback only: no proxy); the body
+# in $SCB_HTTP_BODY, "HTTP <code> <content-type>" in $SCB_HTTP_STATUS.
+# Returns curl's status (0 for any HTTP answer, 7 when nothing listens).
+# Call it directly, not in $(...), or both are lost with the subshell.
 scb_http()
 {
 	local url=$1 meta rc=0
 
 	shift
 	meta=$(curl -sS --noproxy '*' --max-time 10 -o "$BATS_TEST_TMPDIR/http.body" \
-		-w '%{http_code} %{content_type}' "$@" "$url") || rc=$?
+		-w '%{http_code} %{content_type}' "$@" "$url" 2>&1) || rc=$?
 	SCB_HTTP_STATUS="HTTP $meta"
-	cat "$BATS_TEST_TMPDIR/http.body" 2>/dev/null
+	SCB_HTTP_BODY=$(cat "$BATS_TEST_TMPDIR/http.body" 2>/dev/null)
+	rm -f "$BATS_TEST_TMPDIR/http.body"
 	return "$rc"
 }
 
@@ -835,7 +839,7 @@ scb_wait_http()
 	local url=$1 timeout=${2:-10} i
 
 	for ((i = 0; i < timeout * 10; i++)); do
-		scb_http "$url" >/dev/null 2>&1 && [[ $SCB_HTTP_STATUS == "HTTP 200 "* ]] &&
+		scb_http "$url" && [[ $SCB_HTTP_STATUS == "HTTP 200 "* ]] &&
 			return 0
 		sleep 0.1
 	done
