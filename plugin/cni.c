@@ -21,7 +21,8 @@
 #define CNI_POD_ANNOTATIONS	"io.kubernetes.cri.pod-annotations"
 #define CNI_VALID_ATTACHMENTS	"cni.dev/valid-attachments"
 
-static const char *const cni_versions[] = { "0.4.0", "1.0.0", "1.1.0", NULL };
+/* 0.3.x: what flannel, Calico and Cilium conflists still declare. */
+static const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL };
 
 struct cni_env {
 	const char *command;
@@ -121,7 +122,7 @@ int cni_parse(const char *buf, size_t len, struct cni_req *r, bool need_version,
 	if (v && cJSON_IsString(v) && version_supported(v->valuestring))
 		snprintf(cni_version, sizeof(cni_version), "%s", v->valuestring);
 	if (need_version && (!cJSON_IsString(v) || !version_supported(v->valuestring)))
-		return scb_error_set(err, 1, "incompatible CNI version %s (supported: 0.4.0 1.0.0 1.1.0)",
+		return scb_error_set(err, 1, "incompatible CNI version %s (supported: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0)",
 				     cJSON_IsString(v) ? v->valuestring : "(missing)");
 	name = cJSON_GetObjectItemCaseSensitive(r->conf, "name");
 	r->name = cJSON_IsString(name) ? name->valuestring : "";

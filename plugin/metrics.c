@@ -99,16 +99,14 @@ W_COUNTER(w_hdr_opt, hdr_opt)
 W_COUNTER(w_lost, events_lost)
 W_COUNTER(w_refused_sockets, flags_refused)
 
-/* Slot i of the log2 histogram holds integer µs below 2^(i+1). */
+/* Slot i of the log2 histogram holds integer µs below 2^(i+1). Every
+ * series gets every bucket, so sum by (le) across targets adds up. */
 static void w_rtt(FILE *out, const struct family *f, const struct sample *x)
 {
 	unsigned long long cum = 0;
-	int i, last = 0;
+	int i;
 
-	for (i = 0; i < SCB_HIST_SLOTS; i++)
-		if (x->s.rtt_hist[i])
-			last = i;
-	for (i = 0; i <= last; i++) {
+	for (i = 0; i < SCB_HIST_SLOTS; i++) {
 		cum += x->s.rtt_hist[i];
 		fprintf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", f->name, x->labels,
 			(double)(1ULL << (i + 1)) / 1e6, cum);

@@ -433,7 +433,7 @@ assert_not_attached()
 	local id v
 
 	id=$(safename)
-	for v in '"9.9.9"' '"0.3.1"' null; do
+	for v in '"9.9.9"' '"0.2.0"' null; do
 		cni 1 ADD "$id" "$(cni_conf ".cniVersion = $v | if .cniVersion == null
 			then del(.cniVersion) else . end")"
 		assert_cni_error 1 "version"

@@ -700,7 +700,7 @@ scb_private_node()
 		#!/bin/sh
 		# sockops-cb on the private node of a test (scb_private_node).
 		# Never on the host's: refuse if the namespace is gone.
-		[ "\$(readlink /proc/$SCB_NODE_PID/ns/mnt)" != "\$(readlink /proc/self/ns/mnt)" ] || {
+		[ ! /proc/$SCB_NODE_PID/ns/mnt -ef /proc/self/ns/mnt ] || {
 			echo "sockops-cb wrapper: the private node (pid $SCB_NODE_PID) is gone" >&2
 			exit 99
 		}
