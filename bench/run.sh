@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`: every bench in turn, then the budgets of docs/performance.md
+# checked against what was measured in this run.
+#
+#   bench/run.sh                   # all, ~15 minutes
+#   bench/run.sh net attach        # some
+#   BENCH_ROUNDS=20 bench/run.sh   # more rounds (longer)
+#
+# Each bench cleans up after itself (netns, veth, cgroups, targets,
+# processes).  Output: the tables on stdout, also in $BENCH_OUT/*.txt with
+# the raw rows beside them.  Don't run it beside a test run: both use the
+# node's one pinned program, and `unload --force` in a test detaches the
+# bench's targets (the benches notice and redo such runs).
+
+set -uo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export BENCH_OUT=${BENCH_OUT:-/tmp/scb-bench-results}
+mkdir -p "$BENCH_OUT"
+BENCHES=("$@")
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(net attach scale)
+
+FAILED=0
+for b in "${BENCHES[@]}"; do
+	echo "### bench/$b.sh  ($(date -u +%FT%TZ))"
+	start=$SECONDS
+	# Our own tables on stdout; progress on stderr.
+	if "$BENCH_DIR/$b.sh" | tee "$BENCH_OUT/$b.txt"; then
+		echo "### bench/$b.sh took $((SECONDS - start)) s"
+	else
+		echo "### bench/$b.sh FAILED after $((SECONDS - start)) s"
+		FAILED=$((FAILED + 1))
+	fi
+	echo
+done
+
+###############################################################################
+# Budgets, from the raw rows of this run.
+
+med()
+{
+	sort -g | awk '{ v[NR] = $1 } END { if (!NR) { print "nan"; exit }
+		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+verdict()
+{
+	# verdict WHAT VALUE OP LIMIT
+	awk -v w="$1" -v v="$2" -v op="$3" -v l="$4" 'BEGIN {
+		if (v == "nan" || v == "") { printf "  %-58s %12s  (not measured)\n", w, "-"; exit }
+		ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
+		printf "  %-58s %12.3f %s %-8s %s\n", w, v, op, l, ok ? "met" : "MISSED" }'
+}
+
+echo "### Budgets (this run)"
+NET=$BENCH_OUT/net.tsv
+if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
+	cb() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $8 > 0 { print $7 / $8 }' "$NET" | med; }
+	ev() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $9 > 0 { print $7 / $9 }' "$NET" | med; }
+	pertr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 { print $7 / $6 }' "$NET" | med; }
+	ratio() {
+		awk -F'\t' -v want="$1" -v wl="$2" '$1 == "wall" && $4 == wl {
+			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
+			else { pend = ($3 == want); val = $5 } }' "$NET" | med
+	}
+	for w in rr crr bulk; do
+		verdict "all four: ns per callback, $w (bpf_stats median)" "$(cb all "$w")" "<=" 120
+	done
+	for w in rr crr; do
+		verdict "trace streaming: BPF ns per event, $w" "$(ev trace "$w")" "<=" 300
+	done
+	verdict "trace streaming: wake-ups (IRQ work) per event" \
+		"$(awk -F'\t' '$1 == "cost" && $3 == "trace" { ev += $9; iw += $13 } END { print ev ? iw / ev : "nan" }' "$NET")" "<=" 0.01
+	for w in rr crr; do
+		p=$(cb peer "$w")
+		verdict "trace streaming ns/event minus peer ns/hit, $w" \
+			"$(awk -v a="$(ev trace "$w")" -v b="$p" 'BEGIN { print (b == "nan") ? "nan" : a - b }')" "<=" 0
+		verdict "all four, BPF ns per transaction minus peer's, $w" \
+			"$(awk -v a="$(pertr all "$w")" -v b="$(pertr peer "$w")" 'BEGIN { print (b == "nan") ? "nan" : a - b }')" "<=" 0
+	done
+	for w in rr crr; do
+		verdict "all four: $w rate / no program (median ratio)" "$(ratio all "$w")" ">=" 0.97
+		verdict "streaming: $w rate / no program (median ratio)" "$(ratio trace "$w")" ">=" 0.95
+	done
+fi
+ATT=$BENCH_OUT/attach.tsv
+if [ -s "$ATT" ] && [[ " ${BENCHES[*]} " == *" attach "* ]]; then
+	a() { awk -F'\t' -v k="$1" '$1 == k { print $3 }' "$ATT" | med; }
+	verdict "hook createRuntime, Nth container (ms, median)" "$(a nth)" "<=" 3
+	verdict "hook createRuntime, Nth, podman index of 1000 (ms)" "$(a nth-index)" "<=" 3
+	verdict "hook createRuntime, first container (ms, median)" "$(a first)" "<=" 40
+	verdict "hook poststop (ms, median)" "$(a poststop)" "<=" 3
+fi
+SC=$BENCH_OUT/scale.tsv
+if [ -s "$SC" ] && [[ " ${BENCHES[*]} " == *" scale "* ]]; then
+	s() { awk -F'\t' -v k="$1" '$1 == k { print $3 }' "$SC" | med; }
+	win() { awk -F'\t' -v k="$1" -v i="$2" '$1 == k && $2 > i - 10 && $2 <= i { print $3 }' "$SC" | med; }
+	last=$(awk -F'\t' '$1 == "attach" { n = $2 } END { print n + 0 }' "$SC")
+	verdict "attach cost at $last / at 10 (flat: <= 1.2)" \
+		"$(awk -v a="$(win attach "$last")" -v b="$(win attach 10)" 'BEGIN { print a / b }')" "<=" 1.2
+	verdict "poststop cost with $last left / with 10 (flat: <= 1.2)" \
+		"$(awk -v a="$(win poststop "$last")" -v b="$(win poststop 10)" 'BEGIN { print a / b }')" "<=" 1.2
+	verdict "stats --json with all attached (ms, median)" "$(s stats)" "<=" 200
+	mem=$(awk '/maps. memlock:/ { for (i = 1; i <= NF; i++) if ($i == "B") print $(i - 1) }' "$BENCH_OUT/scale.txt" 2>/dev/null)
+	verdict "kernel memory per container, maps (KiB)" \
+		"$(awk -v b="$mem" 'BEGIN { print (b == "") ? "nan" : b / 1024 }')" "<=" 64
+	verdict "ns per callback with $last attached / with 2 (crr)" \
+		"$(awk -v a="$(s cb-"$last"-crr)" -v b="$(s cb-2-crr)" 'BEGIN { print a / b }')" "<=" 1.05
+fi
+echo
+echo "$((${#BENCHES[@]} - FAILED)) benches ran, $FAILED failed; results in $BENCH_OUT"
+[ "$FAILED" -eq 0 ]
