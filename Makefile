@@ -68,8 +68,13 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
+# The object's hash names the build: pins of another build are refused.
+$(OUTPUT)/bpf_id.h: $(OUTPUT)/sockops.bpf.o
+	$(call msg,GEN,$@)
+	$(Q)echo "#define SCB_BPF_ID 0x$$(sha256sum $< | cut -c1-16)ULL" > $@
+
 # C objects wait for the skeleton they include.
-$(PLUGIN_OBJS): $(SKELS)
+$(PLUGIN_OBJS): $(SKELS) $(OUTPUT)/bpf_id.h
 
 $(OUTPUT)/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h | $(OUTPUT)
 	$(call msg,CC,$@)
@@ -97,7 +102,7 @@ FUZZ_SECONDS ?= 60
 $(OUTPUT)/san $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/san/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h $(SKELS) | $(OUTPUT)/san
+$(OUTPUT)/san/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h $(SKELS) $(OUTPUT)/bpf_id.h | $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -D_GNU_SOURCE \
 		-DSCB_VERSION='"$(VERSION)"' $(INCLUDES) -c $< -o $@

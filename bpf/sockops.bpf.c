@@ -47,7 +47,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 512 * 1024);
+	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
 /* control[0]: non-zero while a `trace` reader is attached; events cost
@@ -58,6 +58,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } control SEC(".maps");
+
+/* meta[0]: the build id of the object the pinned program came from,
+ * written by user space at load; a binary of another build refuses the
+ * pins instead of misreading them. Never read here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} meta SEC(".maps");
 
 static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 							   __u64 *key)
@@ -102,9 +112,11 @@ static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops
 }
 
 /* Socket state for this connection, found and created on its first
- * callback; NULL for sockets of no target. */
+ * callback; NULL for sockets of no target. Targets with an empty mask get
+ * *scratch instead: counted, never stored. */
 static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
-						struct scb_target **tp)
+						struct scb_target **tp,
+						struct scb_sock *scratch)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct scb_target *t;
@@ -119,6 +131,16 @@ static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
 	t = find_target(skops, sk, &key);
 	if (!t)
 		return NULL;
+	if (!t->flags) {
+		/* No callbacks will follow: count this one without the cost
+		 * of allocating and freeing socket storage. */
+		scratch->target = key;
+		scratch->start_ns = 0;
+		scratch->flags = 0;
+		scratch->retrans = 0;
+		*tp = t;
+		return scratch;
+	}
 	s = bpf_sk_storage_get(&socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!s)
 		return NULL;
@@ -167,7 +189,7 @@ static __always_inline void emit(struct bpf_sock_ops *skops, struct scb_sock *s,
 				 __u32 a0, __u32 a1, __u32 a2)
 {
 	struct scb_event *e;
-	__u64 flags;
+	__u64 flags, avail;
 
 	if (!tracing())
 		return;
@@ -206,8 +228,10 @@ static __always_inline void emit(struct bpf_sock_ops *skops, struct scb_sock *s,
 	e->arg[2] = a2;
 	e->bytes_acked = skops->bytes_acked;
 	e->bytes_received = skops->bytes_received;
-	/* Wake the reader only once enough has piled up. */
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	/* Wake the reader once, when the backlog crosses the threshold; a
+	 * slow reader must not turn every later event into a wake-up. */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	flags = avail >= wakeup_bytes && avail < wakeup_bytes + sizeof(*e) ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
@@ -230,10 +254,10 @@ static __always_inline __u32 log2_slot(__u32 v)
 static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
 {
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);
@@ -255,10 +279,10 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);
@@ -276,11 +300,11 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 	__u32 us, slot;
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	/* args[0] is the sample (mrtt) on kernels >= 6.10; older ones pass
@@ -291,7 +315,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 		slot = log2_slot(us);
 		if (slot >= SCB_HIST_SLOTS)
 			slot = SCB_HIST_SLOTS - 1;
-		__sync_fetch_and_add(&st->rtt_samples, 1);
+		/* rtt_samples is the histogram's sum, added up by readers. */
 		__sync_fetch_and_add(&st->rtt_sum_us, us);
 		__sync_fetch_and_add(&st->rtt_hist[slot], 1);
 	}
@@ -301,10 +325,10 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 static __always_inline void on_rto(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);
@@ -316,11 +340,11 @@ static __always_inline void on_rto(struct bpf_sock_ops *skops)
 static __always_inline void on_retrans(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 	int err = skops->args[2];
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);
@@ -335,10 +359,10 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops)
 static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
+	struct scb_sock *s, scratch;
 	struct scb_stats *st;
-	struct scb_sock *s;
 
-	s = sock_of(skops, &t);
+	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);

@@ -75,7 +75,7 @@ struct scb_stats {
 	__u64 rto;
 	__u64 retrans;
 	__u64 retrans_failed;
-	__u64 rtt_samples;
+	__u64 rtt_samples;	/* user space: the histogram's sum */
 	__u64 rtt_sum_us;
 	__u64 hdr_opt;
 	__u64 closed;

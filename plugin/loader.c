@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "sockops.h"
 #include "sockops.skel.h"
+#include "bpf_id.h"
 #include "cmd.h"
 #include "loader.h"
 
@@ -21,7 +22,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-static const char *const map_names[] = { "targets", "stats", "socks", "events", "control" };
+static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta" };
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
@@ -101,6 +102,8 @@ static struct sockops_bpf *open_pinned(struct scb_error **err)
 static int load_and_pin(struct scb_error **err)
 {
 	struct sockops_bpf *skel;
+	__u64 id = SCB_BPF_ID;
+	__u32 zero = 0;
 	int ret;
 
 	skel = open_pinned(err);
@@ -113,7 +116,9 @@ static int load_and_pin(struct scb_error **err)
 			      strerror(-ret));
 		goto cleanup;
 	}
-	ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
+	ret = bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &id, BPF_ANY);
+	if (!ret)
+		ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
 	if (!ret)
 		ret = bpf_program__pin(skel->progs.scb_enable, SCB_ENABLE_PIN);
 	if (ret) {
@@ -175,20 +180,22 @@ static void node_init(struct scb_node *n)
 	n->events_fd = n->control_fd = -1;
 }
 
-/* Pins left by another build with other struct layouts would be
- * misread: refuse them with the way out. */
-static int check_layout(int fd, const char *name, __u32 value_size, struct scb_error **err)
+/* Pins left by another build (other struct layouts, other code) would
+ * be misread or run old code: refuse them with the way out. */
+static int check_build(struct scb_error **err)
 {
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
+	__u64 id = 0;
+	__u32 zero = 0;
+	int fd;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot inspect %s/%s: %s",
-				     SCB_PIN_DIR, name, strerror(errno));
-	if (info.value_size != value_size)
+	if (get_pin("meta", &fd, err))
+		return scb_error_wrap(err, "pinned by an older sockops-cb? run `sockops-cb unload --force`");
+	bpf_map_lookup_elem(fd, &zero, &id);
+	close(fd);
+	if (id != SCB_BPF_ID)
 		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "%s/%s was pinned by another sockops-cb version (value size %u, this one uses %u): run `sockops-cb unload --force` with that version's containers stopped",
-				     SCB_PIN_DIR, name, info.value_size, value_size);
+				     "%s holds a program of another sockops-cb build (%016llx, this one is %016llx): run `sockops-cb unload --force`, then restart the traced containers",
+				     SCB_PIN_DIR, (unsigned long long)id, (unsigned long long)SCB_BPF_ID);
 	return 0;
 }
 
@@ -198,10 +205,7 @@ static int open_pins(struct scb_node *n, struct scb_error **err)
 	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
 	    get_pin("control", &n->control_fd, err))
 		return -1;
-	if (check_layout(n->targets_fd, "targets", sizeof(struct scb_target), err) ||
-	    check_layout(n->stats_fd, "stats", sizeof(struct scb_stats), err))
-		return -1;
-	return 0;
+	return check_build(err);
 }
 
 int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)

@@ -14,10 +14,33 @@ void scb_warn(const struct scb_error *err)
 
 void json_print_line(cJSON *obj)
 {
-	char *s = cJSON_PrintUnformatted(obj);
+	static char buf[16384];
+	char *s;
 
-	if (s)
-		printf("%s\n", s);
-	free(s);
+	/* Most lines fit the static buffer: no allocation per event. */
+	if (cJSON_PrintPreallocated(obj, buf, sizeof(buf), 0)) {
+		puts(buf);
+	} else if ((s = cJSON_PrintUnformatted(obj))) {
+		puts(s);
+		free(s);
+	}
 	cJSON_Delete(obj);
+}
+
+/* cJSON prints numbers as doubles and re-reads them to check: slow for
+ * a stream of integers. These add the exact decimal text instead. */
+void json_add_u64(cJSON *obj, const char *key, unsigned long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	cJSON_AddRawToObject(obj, key, buf);
+}
+
+void json_add_i64(cJSON *obj, const char *key, long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	cJSON_AddRawToObject(obj, key, buf);
 }

@@ -341,14 +341,18 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 		out->rto += s->rto;
 		out->retrans += s->retrans;
 		out->retrans_failed += s->retrans_failed;
-		out->rtt_samples += s->rtt_samples;
+
 		out->rtt_sum_us += s->rtt_sum_us;
 		out->hdr_opt += s->hdr_opt;
 		out->closed += s->closed;
 		out->events_lost += s->events_lost;
 		out->flags_refused += s->flags_refused;
-		for (i = 0; i < SCB_HIST_SLOTS; i++)
+		for (i = 0; i < SCB_HIST_SLOTS; i++) {
 			out->rtt_hist[i] += s->rtt_hist[i];
+			/* One atomic less per RTT callback: the histogram
+			 * counts every sample. */
+			out->rtt_samples += s->rtt_hist[i];
+		}
 		for (i = 0; i < SCB_TCP_STATES; i++)
 			for (j = 0; j < SCB_TCP_STATES; j++)
 				out->states[i][j] += s->states[i][j];

@@ -120,22 +120,22 @@ static void details_json(cJSON *o, const struct scb_event *e)
 		cJSON_AddStringToObject(o, "new_state", tcp_state_name(e->arg[1]));
 		break;
 	case SCB_EV_RTT:
-		cJSON_AddNumberToObject(o, "rtt_us", e->arg[0]);
+		json_add_u64(o, "rtt_us", e->arg[0]);
 		break;
 	case SCB_EV_RTO:
-		cJSON_AddNumberToObject(o, "retransmits", e->arg[0]);
-		cJSON_AddNumberToObject(o, "rto_jiffies", e->arg[1]);
+		json_add_u64(o, "retransmits", e->arg[0]);
+		json_add_u64(o, "rto_jiffies", e->arg[1]);
 		break;
 	case SCB_EV_RETRANS:
-		cJSON_AddNumberToObject(o, "seq", e->arg[0]);
-		cJSON_AddNumberToObject(o, "segs", e->arg[1]);
-		cJSON_AddNumberToObject(o, "err", (int)e->arg[2]);
+		json_add_u64(o, "seq", e->arg[0]);
+		json_add_u64(o, "segs", e->arg[1]);
+		json_add_i64(o, "err", (int)e->arg[2]);
 		break;
 	case SCB_EV_CLOSE:
-		cJSON_AddNumberToObject(o, "retransmits", e->arg[0]);
-		cJSON_AddNumberToObject(o, "duration_ms", e->arg[1]);
-		cJSON_AddNumberToObject(o, "bytes_acked", (double)e->bytes_acked);
-		cJSON_AddNumberToObject(o, "bytes_received", (double)e->bytes_received);
+		json_add_u64(o, "retransmits", e->arg[0]);
+		json_add_u64(o, "duration_ms", e->arg[1]);
+		json_add_u64(o, "bytes_acked", e->bytes_acked);
+		json_add_u64(o, "bytes_received", e->bytes_received);
 		break;
 	default:
 		cJSON_AddItemToObject(o, "flags", flags_to_json(e->arg[0]));
@@ -184,16 +184,18 @@ static void print_event(struct trace_ctx *c, const struct scb_event *e)
 
 	if (c->json) {
 		o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "time", (double)real / 1e9);
+		snprintf(tbuf, sizeof(tbuf), "%llu.%06llu", (unsigned long long)(real / 1000000000ULL),
+			 (unsigned long long)(real / 1000 % 1000000));
+		cJSON_AddRawToObject(o, "time", tbuf);
 		target_json_fields(o, t);
 		cJSON_AddStringToObject(o, "event", ev);
 		cJSON_AddStringToObject(o, "family", fam == AF_INET6 ? "ipv6" : "ipv4");
 		cJSON_AddStringToObject(o, "saddr", s);
-		cJSON_AddNumberToObject(o, "sport", e->lport);
+		json_add_u64(o, "sport", e->lport);
 		cJSON_AddStringToObject(o, "daddr", d);
-		cJSON_AddNumberToObject(o, "dport", e->rport);
-		cJSON_AddNumberToObject(o, "srtt_us", e->srtt_us);
-		cJSON_AddNumberToObject(o, "cookie", (double)e->cookie);
+		json_add_u64(o, "dport", e->rport);
+		json_add_u64(o, "srtt_us", e->srtt_us);
+		json_add_u64(o, "cookie", e->cookie);
 		details_json(o, e);
 		json_print_line(o);
 		return;
