@@ -19,7 +19,7 @@ CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -DSCB_VERSION='"$(VERSION)"'
 INCLUDES := -I$(OUTPUT) -Ibpf -Iplugin
-LDLIBS := -lbpf -lelf -lz -lcjson -lmicrohttpd
+LDLIBS := -lbpf -lelf -lz -lcjson
 # BPF sees the host's uapi headers only through -idirafter, as
 # libbpf-bootstrap does, so vmlinux.h types win.
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \

@@ -3,6 +3,7 @@
  * libmicrohttpd. Every scrape reads the pinned maps; serve keeps no
  * state, so it can restart at any time. */
 #include <argp.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
@@ -14,6 +15,40 @@
 #include "metrics.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define MHD_SONAME "libmicrohttpd.so.12"
+
+/* libmicrohttpd and the TLS stack it pulls in cost every hook and CNI
+ * call ~1.2 ms of dynamic linking (docs/performance.md): only `serve`
+ * loads it, at run time. */
+static struct {
+	typeof(&MHD_start_daemon) start_daemon;
+	typeof(&MHD_stop_daemon) stop_daemon;
+	typeof(&MHD_create_response_from_buffer) create_response;
+	typeof(&MHD_add_response_header) add_header;
+	typeof(&MHD_queue_response) queue_response;
+	typeof(&MHD_destroy_response) destroy_response;
+} mhd;
+
+static int mhd_load(struct scb_error **err)
+{
+	void *h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h)
+		return scb_error_set(err, SCB_ERR_INTERNAL,
+				     "serve needs libmicrohttpd (apt-get install libmicrohttpd12): %s",
+				     dlerror());
+	mhd.start_daemon = dlsym(h, "MHD_start_daemon");
+	mhd.stop_daemon = dlsym(h, "MHD_stop_daemon");
+	mhd.create_response = dlsym(h, "MHD_create_response_from_buffer");
+	mhd.add_header = dlsym(h, "MHD_add_response_header");
+	mhd.queue_response = dlsym(h, "MHD_queue_response");
+	mhd.destroy_response = dlsym(h, "MHD_destroy_response");
+	if (!mhd.start_daemon || !mhd.stop_daemon || !mhd.create_response ||
+	    !mhd.add_header || !mhd.queue_response || !mhd.destroy_response)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "%s lacks a function serve needs",
+				     MHD_SONAME);
+	return 0;
+}
 
 static volatile sig_atomic_t stop;
 
@@ -45,14 +80,14 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = mhd.create_response(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+	mhd.add_header(r, "Content-Type", type);
+	ret = mhd.queue_response(conn, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -125,11 +160,11 @@ int cmd_serve(int argc, char **argv, struct scb_error **err)
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &listen);
-	if (resolve(listen, &ai, err))
+	if (mhd_load(err) || resolve(listen, &ai, err))
 		return -1;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
+	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
 			     ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!d)
@@ -140,6 +175,6 @@ int cmd_serve(int argc, char **argv, struct scb_error **err)
 	fprintf(stderr, "sockops-cb: serving http://%s/metrics\n", listen);
 	while (!stop)
 		pause();
-	MHD_stop_daemon(d);
+	mhd.stop_daemon(d);
 	return 0;
 }
