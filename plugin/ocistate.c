@@ -123,15 +123,43 @@ static char *slurp_file(const char *path, size_t max)
 	return buf;
 }
 
+/* The index entry of container id, parsed alone: the index holds every
+ * container of the host and parsing it all costs ms per hook. */
+static cJSON *index_entry(const char *text, const char *id)
+{
+	char needle[SCB_ID_LEN + 16];
+	const char *at, *start;
+	const cJSON *got;
+	cJSON *entry;
+
+	/* containers/storage writes an array of objects. */
+	text += strspn(text, " \t\r\n");
+	if (*text != '[')
+		return NULL;
+	snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+	at = strstr(text, needle);
+	if (!at)
+		return NULL;
+	for (start = at; start > text && *start != '{'; start--)
+		;
+	entry = cJSON_ParseWithOpts(start, NULL, 0);
+	got = cJSON_GetObjectItemCaseSensitive(entry, "id");
+	if (!cJSON_IsString(got) || strcmp(got->valuestring, id)) {
+		cJSON_Delete(entry);
+		return NULL;
+	}
+	return entry;
+}
+
 /* podman puts no name in the state: containers/storage's index beside
  * the bundle (<graphroot>/overlay-containers/<id>/userdata) has it. */
 static void podman_name(const struct oci_state *st, char *name)
 {
 	const cJSON *bundle = cJSON_GetObjectItemCaseSensitive(st->root, "bundle");
-	const cJSON *c, *id, *names;
 	char suffix[SCB_ID_LEN + 16], path[PATH_MAX], *text;
+	const cJSON *names;
 	size_t blen, slen;
-	cJSON *index;
+	cJSON *entry;
 
 	if (!cJSON_IsString(bundle))
 		return;
@@ -146,18 +174,12 @@ static void podman_name(const struct oci_state *st, char *name)
 	text = slurp_file(path, STORAGE_INDEX_MAX);
 	if (!text)
 		return;
-	index = cJSON_Parse(text);
+	entry = index_entry(text, st->id);
+	names = cJSON_GetObjectItemCaseSensitive(entry, "names");
+	if (cJSON_IsArray(names) && cJSON_IsString(cJSON_GetArrayItem(names, 0)))
+		text_label(name, SCB_NAME_LEN, cJSON_GetArrayItem(names, 0)->valuestring);
+	cJSON_Delete(entry);
 	free(text);
-	cJSON_ArrayForEach(c, index) {
-		id = cJSON_GetObjectItemCaseSensitive(c, "id");
-		names = cJSON_GetObjectItemCaseSensitive(c, "names");
-		if (cJSON_IsString(id) && !strcmp(id->valuestring, st->id) &&
-		    cJSON_IsArray(names) && cJSON_IsString(cJSON_GetArrayItem(names, 0))) {
-			text_label(name, SCB_NAME_LEN, cJSON_GetArrayItem(names, 0)->valuestring);
-			break;
-		}
-	}
-	cJSON_Delete(index);
 }
 
 void oci_state_names(const struct oci_state *st, char *name, char *pod_ns, char *pod_name)
