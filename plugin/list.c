@@ -42,7 +42,9 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "cgroup_id", (double)t->cgroup_id);
 	cJSON_AddStringToObject(o, "flag_set", t->flag_set);
 	cJSON_AddItemToObject(o, "requested", flags_to_json(t->requested));
-	cJSON_AddItemToObject(o, "clamped", flags_to_json(t->requested & ~t->flags));
+	/* A removed target's flags are 0: nothing was clamped by that. */
+	cJSON_AddItemToObject(o, "clamped",
+			      flags_to_json(t->removed_ns ? 0 : t->requested & ~t->flags));
 	cJSON_AddItemToObject(o, "refused", flags_to_json(t->refused));
 	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
 	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));

@@ -239,33 +239,77 @@ int target_netns_link_gc(struct scb_node *n, struct scb_error **err)
 	return unpin(SCB_NETNS_LINK, NULL, err);
 }
 
+/* Retain (removed, counters kept) or delete one target's entries. */
+static int remove_entry(struct scb_node *n, uint64_t key, struct scb_target *t, bool retain,
+			struct scb_error **err)
+{
+	if (retain) {
+		/* Kept until `detach`, also through a repeated poststop. */
+		if (!t->removed_ns) {
+			t->flags = 0;
+			t->removed_ns = now_realtime_ns();
+			bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST);
+		}
+		return 0;
+	}
+	bpf_map_delete_elem(n->stats_fd, &key);
+	if (bpf_map_delete_elem(n->targets_fd, &key) && errno != ENOENT)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove the target: %s",
+				     strerror(errno));
+	return 0;
+}
+
+/* The key of a cgroup target is its link's cgroup id: poststop finds it
+ * without scanning every target (0 when the cgroup is already gone). */
+static uint64_t link_key(const char *id)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	link_path(id, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.cgroup.cgroup_id = 0;
+	close(fd);
+	return info.cgroup.cgroup_id;
+}
+
+#define DETACH_MAX 16	/* entries one id can have: one per kind, at most */
+
 int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 		  struct scb_error **err)
 {
 	struct target_iter it = { 0 };
+	uint64_t key = link_key(id), keys[DETACH_MAX];
+	int n_keys = 0, i;
 	struct scb_target t;
+	bool netns = false;
 
 	*found = false;
 	if (target_unpin_link(id, found, err))
 		return -1;
-	while (target_next(n, &it, &t)) {
-		if (strcmp(t.id, id))
+	if (key && !bpf_map_lookup_elem(n->targets_fd, &key, &t) && !strcmp(t.id, id)) {
+		*found = true;
+		return remove_entry(n, key, &t, retain, err);
+	}
+	/* No live link: netns targets, retained ones, a cgroup gone. Collect
+	 * first: deleting while iterating a hash map skips entries. */
+	while (target_next(n, &it, &t))
+		if (!strcmp(t.id, id) && n_keys < DETACH_MAX)
+			keys[n_keys++] = it.key;
+	for (i = 0; i < n_keys; i++) {
+		if (bpf_map_lookup_elem(n->targets_fd, &keys[i], &t))
 			continue;
 		*found = true;
-		if (retain && !t.removed_ns) {
-			t.flags = 0;
-			t.removed_ns = now_realtime_ns();
-			bpf_map_update_elem(n->targets_fd, &it.key, &t, BPF_EXIST);
-			continue;
-		}
-		bpf_map_delete_elem(n->stats_fd, &it.key);
-		if (bpf_map_delete_elem(n->targets_fd, &it.key) && errno != ENOENT)
-			return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove the target: %s",
-					     strerror(errno));
-		/* Deleting moved the iteration: start over. */
-		it.started = false;
+		netns |= t.kind == SCB_KIND_NETNS;
+		if (remove_entry(n, keys[i], &t, retain, err))
+			return -1;
 	}
-	return target_netns_link_gc(n, err);
+	return netns ? target_netns_link_gc(n, err) : 0;
 }
 
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)
