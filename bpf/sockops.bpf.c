@@ -35,8 +35,17 @@ struct {
 	__uint(max_entries, SCB_MAX_TARGETS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, struct scb_stats);
+	__type(value, struct scb_pcpu);
 } stats SEC(".maps");
+
+/* Shared across CPUs (atomic adds): see struct scb_trans. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SCB_MAX_TARGETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct scb_trans);
+} trans SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -151,7 +160,7 @@ static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
 	return s;
 }
 
-static __always_inline struct scb_stats *stats_of(struct scb_sock *s)
+static __always_inline struct scb_pcpu *stats_of(struct scb_sock *s)
 {
 	return bpf_map_lookup_elem(&stats, &s->target);
 }
@@ -160,7 +169,7 @@ static __always_inline struct scb_stats *stats_of(struct scb_sock *s)
  * cb_flags_set replaces the socket's flags, so OR them in. */
 static __always_inline void set_flags(struct bpf_sock_ops *skops,
 				      struct scb_sock *s, struct scb_target *t,
-				      struct scb_stats *st)
+				      struct scb_pcpu *st)
 {
 	long ret;
 
@@ -185,7 +194,7 @@ static __always_inline int tracing(void)
 }
 
 static __always_inline void emit(struct bpf_sock_ops *skops, struct scb_sock *s,
-				 struct scb_stats *st, __u32 type,
+				 struct scb_pcpu *st, __u32 type,
 				 __u32 a0, __u32 a1, __u32 a2)
 {
 	struct scb_event *e;
@@ -255,7 +264,7 @@ static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
 {
 	struct scb_target *t = NULL;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 
 	s = sock_of(skops, &t, &scratch);
 	if (!s)
@@ -279,18 +288,19 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
 	struct scb_target *t = NULL;
+	struct scb_trans *tr;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 
 	s = sock_of(skops, &t, &scratch);
 	if (!s)
 		return;
 	st = stats_of(s);
-	if (st && old < SCB_TCP_STATES && new < SCB_TCP_STATES) {
-		__sync_fetch_and_add(&st->states[old][new], 1);
-		if (new == TCP_CLOSE)
-			__sync_fetch_and_add(&st->closed, 1);
-	}
+	tr = bpf_map_lookup_elem(&trans, &s->target);
+	if (tr && old < SCB_TCP_STATES && new < SCB_TCP_STATES)
+		__sync_fetch_and_add(&tr->states[old][new], 1);
+	if (st && new == TCP_CLOSE)
+		__sync_fetch_and_add(&st->closed, 1);
 	emit(skops, s, st, SCB_EV_STATE, old, new, 0);
 	if (new == TCP_CLOSE)
 		emit(skops, s, st, SCB_EV_CLOSE, s->retrans,
@@ -301,7 +311,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 	__u32 us, slot;
 
 	s = sock_of(skops, &t, &scratch);
@@ -326,7 +336,7 @@ static __always_inline void on_rto(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 
 	s = sock_of(skops, &t, &scratch);
 	if (!s)
@@ -341,7 +351,7 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 	int err = skops->args[2];
 
 	s = sock_of(skops, &t, &scratch);
@@ -360,7 +370,7 @@ static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops)
 {
 	struct scb_target *t = NULL;
 	struct scb_sock *s, scratch;
-	struct scb_stats *st;
+	struct scb_pcpu *st;
 
 	s = sock_of(skops, &t, &scratch);
 	if (!s)

@@ -66,23 +66,39 @@ struct scb_target {
 	char ifname[16];		/* CNI_IFNAME */
 };
 
-/* Per-CPU counters of one target; user space sums the CPUs. */
-struct scb_stats {
-	__u64 active_established;
-	__u64 passive_established;
-	__u64 connect;
-	__u64 listen;
-	__u64 rto;
-	__u64 retrans;
-	__u64 retrans_failed;
-	__u64 rtt_samples;	/* user space: the histogram's sum */
-	__u64 rtt_sum_us;
-	__u64 hdr_opt;
-	__u64 closed;
-	__u64 events_lost;
-	__u64 flags_refused;	/* sockets where the kernel refused bits */
+/* Counters of one target, per CPU in the `stats` map; user space sums
+ * the CPUs. */
+#define SCB_COUNTERS							\
+	__u64 active_established;					\
+	__u64 passive_established;					\
+	__u64 connect;							\
+	__u64 listen;							\
+	__u64 rto;							\
+	__u64 retrans;							\
+	__u64 retrans_failed;						\
+	__u64 rtt_samples;	/* user space: the histogram's sum */	\
+	__u64 rtt_sum_us;						\
+	__u64 hdr_opt;							\
+	__u64 closed;							\
+	__u64 events_lost;						\
+	__u64 flags_refused;	/* sockets where the kernel refused bits */ \
 	__u64 rtt_hist[SCB_HIST_SLOTS];
-	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];	/* [old][new] */
+
+struct scb_pcpu {
+	SCB_COUNTERS
+};
+
+/* State transitions [old][new], one copy per target (`trans` map):
+ * rarer than RTT samples, and 676 bytes per CPU would be 43 KiB per
+ * container on a 64-CPU node. */
+struct scb_trans {
+	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
+};
+
+/* What readers see: the CPUs summed, with the transitions. */
+struct scb_stats {
+	SCB_COUNTERS
+	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 };
 
 enum scb_event_type {

@@ -236,23 +236,30 @@ static int gc_targets(struct gc_ctx *c, struct scb_error **err)
 	return 0;
 }
 
-static int gc_stats(struct gc_ctx *c, struct scb_error **err)
+/* Counter entries (stats, trans) whose target entry is gone. */
+static void gc_counters(struct gc_ctx *c, int fd, const char *what)
 {
 	struct scb_target t;
 	uint64_t key, next;
 	bool started = false;
 	char id[32];
 
-	while (!bpf_map_get_next_key(c->n->stats_fd, started ? &key : NULL, &next)) {
+	while (!bpf_map_get_next_key(fd, started ? &key : NULL, &next)) {
 		key = next;
 		started = true;
 		if (!bpf_map_lookup_elem(c->n->targets_fd, &key, &t))
 			continue;
 		snprintf(id, sizeof(id), "0x%llx", (unsigned long long)key);
-		report(c, "counters", id, "no target entry");
-		if (!c->a->dry_run && !bpf_map_delete_elem(c->n->stats_fd, &key))
+		report(c, what, id, "no target entry");
+		if (!c->a->dry_run && !bpf_map_delete_elem(fd, &key))
 			started = false;
 	}
+}
+
+static int gc_stats(struct gc_ctx *c, struct scb_error **err)
+{
+	gc_counters(c, c->n->stats_fd, "counters");
+	gc_counters(c, c->n->trans_fd, "transitions");
 	return 0;
 }
 

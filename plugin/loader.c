@@ -22,7 +22,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta" };
+static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta", "trans" };
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
@@ -176,7 +176,7 @@ static int get_pin(const char *name, int *fd, struct scb_error **err)
 static void node_init(struct scb_node *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = -1;
+	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = n->trans_fd = -1;
 	n->events_fd = n->control_fd = -1;
 }
 
@@ -202,6 +202,7 @@ static int check_build(struct scb_error **err)
 static int open_pins(struct scb_node *n, struct scb_error **err)
 {
 	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
+	    get_pin("trans", &n->trans_fd, err) ||
 	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
 	    get_pin("control", &n->control_fd, err))
 		return -1;
@@ -238,7 +239,7 @@ fail:
 
 void node_close(struct scb_node *n)
 {
-	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->events_fd,
+	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->events_fd,
 		       &n->control_fd, &n->dir_fd };
 	size_t i;
 

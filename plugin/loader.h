@@ -26,6 +26,7 @@ struct scb_node {
 	int prog_fd;
 	int targets_fd;
 	int stats_fd;
+	int trans_fd;
 	int events_fd;
 	int control_fd;
 	bool loaded_now;	/* this call loaded the program */

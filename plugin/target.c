@@ -33,16 +33,30 @@ static uint64_t now_realtime_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void delete_counters(struct scb_node *n, uint64_t key)
+{
+	bpf_map_delete_elem(n->stats_fd, &key);
+	bpf_map_delete_elem(n->trans_fd, &key);
+}
+
+/* Counters exist before the target does: the program never allocates. */
 static int zero_stats(struct scb_node *n, uint64_t key, struct scb_error **err)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	void *zero;
 	int ret;
 
-	zero = calloc(ncpu, (sizeof(struct scb_stats) + 7) & ~7UL);
+	/* One zeroed buffer serves both values. */
+	zero = calloc(1, ncpu * ((sizeof(struct scb_pcpu) + 7) & ~7UL) +
+		      sizeof(struct scb_trans));
 	if (!zero)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	ret = bpf_map_update_elem(n->stats_fd, &key, zero, BPF_ANY);
+	if (!ret) {
+		ret = bpf_map_update_elem(n->trans_fd, &key, zero, BPF_ANY);
+		if (ret)
+			delete_counters(n, key);
+	}
 	free(zero);
 	if (ret)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot create the stats entry: %s",
@@ -130,7 +144,7 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *c
 undo_target:
 	bpf_map_delete_elem(n->targets_fd, &key);
 undo_stats:
-	bpf_map_delete_elem(n->stats_fd, &key);
+	delete_counters(n, key);
 out:
 	close(cg_fd);
 	return ret;
@@ -194,7 +208,7 @@ int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cooki
 undo:
 	if (!again) {
 		bpf_map_delete_elem(n->targets_fd, &key);
-		bpf_map_delete_elem(n->stats_fd, &key);
+		delete_counters(n, key);
 	}
 	return -1;
 }
@@ -252,7 +266,7 @@ static int remove_entry(struct scb_node *n, uint64_t key, struct scb_target *t, 
 		}
 		return 0;
 	}
-	bpf_map_delete_elem(n->stats_fd, &key);
+	delete_counters(n, key);
 	if (bpf_map_delete_elem(n->targets_fd, &key) && errno != ENOENT)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove the target: %s",
 				     strerror(errno));
@@ -363,9 +377,10 @@ int target_find(struct scb_node *n, const char *ref, uint64_t *key, struct scb_t
 
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, i, j;
-	size_t sz = (sizeof(struct scb_stats) + 7) & ~7UL;
-	struct scb_stats *s;
+	int ncpu = libbpf_num_possible_cpus(), c, i;
+	size_t sz = (sizeof(struct scb_pcpu) + 7) & ~7UL;
+	struct scb_trans tr;
+	struct scb_pcpu *s;
 	char *vals;
 
 	memset(out, 0, sizeof(*out));
@@ -377,7 +392,7 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 		return -1;
 	}
 	for (c = 0; c < ncpu; c++) {
-		s = (struct scb_stats *)(vals + c * sz);
+		s = (struct scb_pcpu *)(vals + c * sz);
 		out->active_established += s->active_established;
 		out->passive_established += s->passive_established;
 		out->connect += s->connect;
@@ -385,7 +400,6 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 		out->rto += s->rto;
 		out->retrans += s->retrans;
 		out->retrans_failed += s->retrans_failed;
-
 		out->rtt_sum_us += s->rtt_sum_us;
 		out->hdr_opt += s->hdr_opt;
 		out->closed += s->closed;
@@ -397,10 +411,9 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 			 * counts every sample. */
 			out->rtt_samples += s->rtt_hist[i];
 		}
-		for (i = 0; i < SCB_TCP_STATES; i++)
-			for (j = 0; j < SCB_TCP_STATES; j++)
-				out->states[i][j] += s->states[i][j];
 	}
 	free(vals);
+	if (!bpf_map_lookup_elem(n->trans_fd, &key, &tr))
+		memcpy(out->states, tr.states, sizeof(out->states));
 	return 0;
 }
