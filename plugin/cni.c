@@ -295,6 +295,11 @@ static int remove_targets(const char *id, const char *network, const cJSON *keep
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
+	/* A DEL killed before it removed the node-wide link: this one does. */
+	if (target_netns_link_gc(&n, err)) {
+		node_close(&n);
+		return -1;
+	}
 	while (target_next(&n, &it, &t)) {
 		if (t.origin != SCB_ORIGIN_CNI)
 			continue;

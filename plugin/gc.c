@@ -87,25 +87,6 @@ static bool find_by_id(struct scb_node *n, const char *id, struct scb_target *t)
 	return false;
 }
 
-/* A cgroup link's cgroup id reads 0 once the kernel auto-detached it
- * because its cgroup was removed. */
-static uint64_t link_cgroup(const char *id)
-{
-	struct bpf_link_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[512];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", SCB_LINK_DIR, id);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.cgroup.cgroup_id = 0;
-	close(fd);
-	return info.cgroup.cgroup_id;
-}
-
 static int drop_target(struct gc_ctx *c, const char *id, struct scb_error **err)
 {
 	bool found;
@@ -136,8 +117,8 @@ static int gc_links(struct gc_ctx *c, struct scb_error **err)
 		if (!find_by_id(c->n, de->d_name, &t)) {
 			report(c, "link", esc, "no target entry (an attach or detach was interrupted)");
 			ret = c->a->dry_run ? 0 : target_unpin_link(de->d_name, NULL, err);
-		} else if (!link_cgroup(de->d_name)) {
-			report(c, "link", esc, "its cgroup was removed without a poststop");
+		} else if (!target_link_key(de->d_name)) {
+			report(c, "link", esc, "detached: its cgroup was removed without a poststop, or a detach was interrupted");
 			ret = drop_target(c, de->d_name, err);
 		}
 	}

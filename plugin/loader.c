@@ -18,6 +18,8 @@
 #include "cmd.h"
 #include "loader.h"
 
+#define MOUNT_LOCK "/run/sockops-cb.mount.lock"
+
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
@@ -37,17 +39,31 @@ void loader_init(void)
 }
 
 /* Real hosts mount bpffs at boot; minimal VMs and some nodes do not. */
-static int ensure_bpffs(struct scb_error **err)
+static bool bpffs_mounted(void)
 {
 	struct statfs sfs;
 
-	if (!statfs(SCB_BPFFS, &sfs) && sfs.f_type == BPF_FS_MAGIC)
+	return !statfs(SCB_BPFFS, &sfs) && sfs.f_type == BPF_FS_MAGIC;
+}
+
+static int ensure_bpffs(struct scb_error **err)
+{
+	int lock, ret = 0;
+
+	if (bpffs_mounted())
 		return 0;
-	if (mount("bpf", SCB_BPFFS, "bpf", 0, "mode=0700"))
-		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "bpffs is not mounted at %s and mounting it failed: %s (mount -t bpf bpf %s)",
-				     SCB_BPFFS, strerror(errno), SCB_BPFFS);
-	return 0;
+	/* Parallel first calls would stack mounts: one mounts, the others
+	 * see it after the lock. */
+	lock = open(MOUNT_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
+	if (!bpffs_mounted() && mount("bpf", SCB_BPFFS, "bpf", 0, "mode=0700"))
+		ret = scb_error_set(err, SCB_ERR_KERNEL,
+				    "bpffs is not mounted at %s and mounting it failed: %s (mount -t bpf bpf %s)",
+				    SCB_BPFFS, strerror(errno), SCB_BPFFS);
+	if (lock >= 0)
+		close(lock);
+	return ret;
 }
 
 static int make_dirs(struct scb_error **err)

@@ -84,6 +84,38 @@ static int check_existing(struct scb_node *n, uint64_t key, const struct scb_tar
 	return 0;	/* a retained, removed target: replaced */
 }
 
+/* The cgroup id a pinned cgroup link is on: 0 once it was detached, or
+ * auto-detached because its cgroup was removed. */
+static uint64_t link_cgroup(const char *path)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.cgroup.cgroup_id = 0;
+	close(fd);
+	return info.cgroup.cgroup_id;
+}
+
+static bool link_alive(const char *path)
+{
+	return link_cgroup(path) != 0;
+}
+
+/* The key of a cgroup target is its link's cgroup id: poststop finds it
+ * without scanning every target. */
+uint64_t target_link_key(const char *id)
+{
+	char path[512];
+
+	link_path(id, path, sizeof(path));
+	return link_cgroup(path);
+}
+
 static int pin_link(struct scb_node *n, int cg_fd, const char *id, struct scb_error **err)
 {
 	char path[512];
@@ -104,6 +136,19 @@ static int pin_link(struct scb_node *n, int cg_fd, const char *id, struct scb_er
 	return 0;
 }
 
+/* A pin of this id whose link is gone (a detach killed half-way) or on
+ * another cgroup (a restart after a poststop that never ran) is stale:
+ * remove it and its entries, or the attach would keep a dead link. */
+static int drop_stale(struct scb_node *n, const char *id, uint64_t key,
+		      struct scb_error **err)
+{
+	bool found;
+
+	if (!target_link_exists(id) || target_link_key(id) == key)
+		return 0;
+	return target_detach(n, id, false, &found, err);
+}
+
 int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *cg_abs,
 			 struct scb_error **err)
 {
@@ -117,13 +162,14 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *c
 	if (cg_fd < 0)
 		return scb_error_set(err, SCB_ERR_CGROUP, "cannot open cgroup %s: %s", cg_abs,
 				     strerror(errno));
-	if (cgroup_id(cg_abs, &key, err) || check_existing(n, key, t, &again, err))
+	if (cgroup_id(cg_abs, &key, err) || drop_stale(n, t->id, key, err) ||
+	    check_existing(n, key, t, &again, err))
 		goto out;
 	t->kind = SCB_KIND_CGROUP;
 	t->cgroup_id = key;
 	t->attached_ns = now_realtime_ns();
 	t->removed_ns = 0;
-	if (again && target_link_exists(t->id)) {
+	if (again && target_link_key(t->id) == key) {
 		ret = bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST) ?
 		      scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
 				    strerror(errno)) : 0;
@@ -155,8 +201,12 @@ static int pin_root_link(struct scb_node *n, struct scb_error **err)
 	char mnt[4096];
 	int cg_fd, link_fd, prog_fd, ret = 0;
 
-	if (!access(SCB_NETNS_LINK, F_OK))
-		return 0;
+	if (!access(SCB_NETNS_LINK, F_OK)) {
+		if (link_alive(SCB_NETNS_LINK))
+			return 0;
+		/* Detached by a process killed before it unpinned it. */
+		unlink(SCB_NETNS_LINK);
+	}
 	if (cgroup2_mount(mnt, sizeof(mnt), err))
 		return -1;
 	cg_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -247,6 +297,9 @@ int target_netns_link_gc(struct scb_node *n, struct scb_error **err)
 	struct target_iter it = { 0 };
 	struct scb_target t;
 
+	if (access(SCB_NETNS_LINK, F_OK))
+		return 0;
+
 	while (target_next(n, &it, &t))
 		if (t.kind == SCB_KIND_NETNS && !t.removed_ns)
 			return 0;
@@ -273,39 +326,18 @@ static int remove_entry(struct scb_node *n, uint64_t key, struct scb_target *t, 
 	return 0;
 }
 
-/* The key of a cgroup target is its link's cgroup id: poststop finds it
- * without scanning every target (0 when the cgroup is already gone). */
-static uint64_t link_key(const char *id)
-{
-	struct bpf_link_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[512];
-	int fd;
-
-	link_path(id, path, sizeof(path));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		info.cgroup.cgroup_id = 0;
-	close(fd);
-	return info.cgroup.cgroup_id;
-}
-
 #define DETACH_MAX 16	/* entries one id can have: one per kind, at most */
 
-int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
-		  struct scb_error **err)
+/* Remove id's entries: found through its live link, else by a scan. */
+static int remove_entries(struct scb_node *n, const char *id, uint64_t key, bool retain,
+			  bool *found, struct scb_error **err)
 {
 	struct target_iter it = { 0 };
-	uint64_t key = link_key(id), keys[DETACH_MAX];
+	uint64_t keys[DETACH_MAX];
 	int n_keys = 0, i;
 	struct scb_target t;
 	bool netns = false;
 
-	*found = false;
-	if (target_unpin_link(id, found, err))
-		return -1;
 	if (key && !bpf_map_lookup_elem(n->targets_fd, &key, &t) && !strcmp(t.id, id)) {
 		*found = true;
 		return remove_entry(n, key, &t, retain, err);
@@ -324,6 +356,28 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 			return -1;
 	}
 	return netns ? target_netns_link_gc(n, err) : 0;
+}
+
+/* Detach the link first (no more callbacks), then the entries, and the
+ * pin last: a detach killed half-way leaves a dead pin, which the next
+ * attach of that id or `gc` finds and finishes. */
+int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
+		  struct scb_error **err)
+{
+	uint64_t key = target_link_key(id);
+	char path[512];
+	int fd;
+
+	*found = false;
+	link_path(id, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	if (remove_entries(n, id, key, retain, found, err))
+		return -1;
+	return target_unpin_link(id, found, err);
 }
 
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)

@@ -40,6 +40,8 @@ int target_find(struct scb_node *n, const char *ref, uint64_t *key,
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);
+/* The cgroup id links/<id> is attached to; 0 when missing or detached. */
+uint64_t target_link_key(const char *id);
 /* Detach and remove links/<id>; *found (may be NULL) set when it was there. */
 int target_unpin_link(const char *id, bool *found, struct scb_error **err);
 /* Remove the node-wide netns link once no netns target is left. */

@@ -699,12 +699,13 @@ scb_private_node()
 	cat >"$dir/sockops-cb" <<-EOF
 		#!/bin/sh
 		# sockops-cb on the private node of a test (scb_private_node).
-		# Never on the host's: refuse if the namespace is gone.
+		# Never on the host's: refuse if the namespace is gone.  (Absolute
+		# paths: runtimes run hooks with an empty environment.)
 		[ ! /proc/$SCB_NODE_PID/ns/mnt -ef /proc/self/ns/mnt ] || {
 			echo "sockops-cb wrapper: the private node (pid $SCB_NODE_PID) is gone" >&2
 			exit 99
 		}
-		exec nsenter -t $SCB_NODE_PID -m -- "$dir/sockops-cb.bin" "\$@"
+		exec $(command -v nsenter) -t $SCB_NODE_PID -m -- "$dir/sockops-cb.bin" "\$@"
 	EOF
 	chmod +x "$dir/sockops-cb"
 	SCB=$dir/sockops-cb
