@@ -68,10 +68,11 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-# The object's hash names the build: pins of another build are refused.
-$(OUTPUT)/bpf_id.h: $(OUTPUT)/sockops.bpf.o
+# The BPF sources' hash names the program: pins of another version are
+# refused. (Not the object's: it embeds the build directory.)
+$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h | $(OUTPUT)
 	$(call msg,GEN,$@)
-	$(Q)echo "#define SCB_BPF_ID 0x$$(sha256sum $< | cut -c1-16)ULL" > $@
+	$(Q)echo "#define SCB_BPF_ID 0x$$(cat $^ | sha256sum | cut -c1-16)ULL" > $@
 
 # C objects wait for the skeleton they include.
 $(PLUGIN_OBJS): $(SKELS) $(OUTPUT)/bpf_id.h

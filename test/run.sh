@@ -201,6 +201,18 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+# unload_node: remove the node's idle program and maps.  Before the run: a
+# program pinned by another build would make this build refuse to attach.
+# After it: nothing of ours stays in bpffs.  `unload` refuses while
+# anything is attached, so it never takes tracing from under anyone.
+unload_node()
+{
+	[ -x "$SCB_REPO/sockops-cb" ] || return 0
+	"$SCB_REPO/sockops-cb" unload >/dev/null 2>&1 ||
+		echo "# sockops-cb unload: targets still attached on this node"
+}
+
+unload_node
 snapshot before
 [ -z "$UNIT" ] || run_unit_tests
 [ -z "$BATS" ] || run_bats_tests "$@"
@@ -209,6 +221,7 @@ if [ $((PASSED + FAILED)) -eq 0 ]; then
 	NONE_RAN=1
 fi
 check_leftovers
+unload_node
 summary
 
 [ "$FAILED" -eq 0 ] && [ -z "${NONE_RAN:-}" ]
