@@ -4,6 +4,7 @@
  * passes runtimeConfig.cgroupPath (containerd, CRI-O), else by its netns
  * cookie (podman's CNI backend runs ADD before the cgroup exists). It
  * prints prevResult back unchanged. See docs/cni.md. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cni.h"
 #include "config.h"
 #include "netns.h"
+#include "readall.h"
 #include "target.h"
 #include "text.h"
 
@@ -54,27 +56,12 @@ static bool version_supported(const char *v)
 
 static int read_stdin(char **buf, size_t *len, struct scb_error **err)
 {
-	size_t cap = 1 << 16, r;
-	char *nb;
-
-	*len = 0;
-	*buf = malloc(cap);
-	if (!*buf)
-		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-	while ((r = fread(*buf + *len, 1, cap - *len, stdin)) > 0) {
-		*len += r;
-		if (*len < cap)
-			continue;
-		if (cap >= CNI_STDIN_MAX)
-			return scb_error_set(err, SCB_ERR_DECODE, "stdin is over %d MiB",
-					     CNI_STDIN_MAX >> 20);
-		nb = realloc(*buf, cap * 2);
-		if (!nb)
-			return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-		*buf = nb;
-		cap *= 2;
-	}
-	return 0;
+	if (!read_all(stdin, CNI_STDIN_MAX, buf, len))
+		return 0;
+	if (errno == EFBIG)
+		return scb_error_set(err, SCB_ERR_DECODE, "stdin is over %d MiB",
+				     CNI_STDIN_MAX >> 20);
+	return scb_error_set(err, SCB_ERR_DECODE, "cannot read stdin: %s", strerror(errno));
 }
 
 static int need_env(const char *name, const char *val, struct scb_error **err)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "config.h"
+#include "readall.h"
 #include "flagnames.h"
 #include "text.h"
 
@@ -204,31 +205,19 @@ int config_parse(const char *text, size_t len, struct scb_config *cfg,
 static int read_file(const char *path, char **buf, size_t *len, struct scb_error **err)
 {
 	FILE *f = fopen(path, "re");
-	size_t n;
+	int ret;
 
 	if (!f)
 		return scb_error_set(err, SCB_ERR_CONFIG, "cannot open config %s: %s",
 				     path, strerror(errno));
-	*buf = malloc(CONFIG_MAX_BYTES + 1);
-	if (!*buf) {
-		fclose(f);
-		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-	}
-	n = fread(*buf, 1, CONFIG_MAX_BYTES + 1, f);
-	if (ferror(f)) {
+	ret = read_all(f, CONFIG_MAX_BYTES, buf, len);
+	if (ret && errno == EFBIG)
+		scb_error_set(err, SCB_ERR_CONFIG, "config %s is over 1 MiB", path);
+	else if (ret)
 		scb_error_set(err, SCB_ERR_CONFIG, "cannot read config %s: %s", path,
 			      strerror(errno));
-		fclose(f);
-		free(*buf);
-		return -1;
-	}
 	fclose(f);
-	if (n > CONFIG_MAX_BYTES) {
-		free(*buf);
-		return scb_error_set(err, SCB_ERR_CONFIG, "config %s is over 1 MiB", path);
-	}
-	*len = n;
-	return 0;
+	return ret;
 }
 
 int config_load(const char *path, struct scb_config *cfg, struct scb_error **err)
@@ -295,6 +284,12 @@ static int request_set(const struct scb_config *cfg, const char *name,
 	return 0;
 }
 
+static void request_default(const struct scb_config *cfg, struct scb_request *req)
+{
+	req->requested = cfg->sets[cfg->default_set].mask;
+	snprintf(req->flag_set, sizeof(req->flag_set), "%s", cfg->sets[cfg->default_set].name);
+}
+
 static void finish(const struct scb_config *cfg, struct scb_request *req)
 {
 	req->traced = true;
@@ -314,9 +309,7 @@ int config_request(const struct scb_config *cfg, const char *flags, const char *
 		if (flags_parse_list(flags, "--flags", &req->requested, err))
 			return -1;
 	} else if (cfg->default_set >= 0) {
-		req->requested = cfg->sets[cfg->default_set].mask;
-		snprintf(req->flag_set, sizeof(req->flag_set), "%s",
-			 cfg->sets[cfg->default_set].name);
+		request_default(cfg, req);
 	} else {
 		return scb_error_set(err, SCB_ERR_INPUT,
 				     "no --flags or --flag-set and the config has no defaultFlagSet");
@@ -368,9 +361,7 @@ int config_resolve(const struct scb_config *cfg, const cJSON *annotations,
 		if (flags_parse_list(flags, "annotation " SCB_ANN_FLAGS, &req->requested, err))
 			return -1;
 	} else if (cfg->default_set >= 0) {
-		req->requested = cfg->sets[cfg->default_set].mask;
-		snprintf(req->flag_set, sizeof(req->flag_set), "%s",
-			 cfg->sets[cfg->default_set].name);
+		request_default(cfg, req);
 	} else {
 		return 0;	/* not annotated, no default: not traced */
 	}

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "ocistate.h"
+#include "readall.h"
 #include "text.h"
 
 int oci_state_parse(const char *text, size_t len, struct oci_state *st,
@@ -52,30 +54,16 @@ int oci_state_parse(const char *text, size_t len, struct oci_state *st,
 
 int oci_state_read(FILE *in, struct oci_state *st, struct scb_error **err)
 {
-	size_t len = 0, cap = 1 << 16, r;
-	char *buf = malloc(cap), *nb;
+	size_t len;
+	char *buf;
 	int ret;
 
-	if (!buf)
-		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-	while ((r = fread(buf + len, 1, cap - len, in)) > 0) {
-		len += r;
-		if (len == cap) {
-			if (cap >= OCI_STATE_MAX) {
-				free(buf);
-				return scb_error_set(err, SCB_ERR_DECODE,
-						     "the OCI state on stdin is over %d MiB",
-						     OCI_STATE_MAX >> 20);
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
+	if (read_all(in, OCI_STATE_MAX, &buf, &len))
+		return errno == EFBIG ?
+		       scb_error_set(err, SCB_ERR_DECODE, "the OCI state on stdin is over %d MiB",
+				     OCI_STATE_MAX >> 20) :
+		       scb_error_set(err, SCB_ERR_DECODE, "cannot read the OCI state: %s",
+				     strerror(errno));
 	ret = oci_state_parse(buf, len, st, err);
 	free(buf);
 	return ret;
@@ -105,20 +93,12 @@ static char *slurp_file(const char *path, size_t max)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = NULL;
-	size_t n;
+	size_t len;
 
 	if (!f)
 		return NULL;
-	buf = malloc(max + 1);
-	if (buf) {
-		n = fread(buf, 1, max + 1, f);
-		if (n > max) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-		}
-	}
+	if (read_all(f, max, &buf, &len))
+		buf = NULL;
 	fclose(f);
 	return buf;
 }
