@@ -161,10 +161,8 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 	int ret, fd;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
-	ret = node_open(&n, NODE_READ, err);
-	if (ret)
-		return ret > 0 ? scb_error_set(err, SCB_ERR_NOT_FOUND,
-					       "nothing is traced on this node") : -1;
+	if (node_open_traced(&n, err))
+		return -1;
 	ret = target_find(&n, a.ref, &key, &t, err);
 	node_close(&n);
 	if (ret)

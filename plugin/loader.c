@@ -253,6 +253,15 @@ fail:
 	return -1;
 }
 
+int node_open_traced(struct scb_node *n, struct scb_error **err)
+{
+	int ret = node_open(n, NODE_READ, err);
+
+	if (ret > 0)
+		return scb_error_set(err, SCB_ERR_NOT_FOUND, "nothing is traced on this node");
+	return ret;
+}
+
 void node_close(struct scb_node *n)
 {
 	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->events_fd,

@@ -35,6 +35,8 @@ struct scb_node {
 /* Returns 1 (and an empty node) when NODE_READ/WRITE finds nothing
  * pinned: nothing is traced on this node. */
 int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
+/* NODE_READ for commands about traced targets: an empty node is an error. */
+int node_open_traced(struct scb_node *n, struct scb_error **err);
 void node_close(struct scb_node *n);
 /* Remove the program and maps once no link is left; force detaches
  * every link first, whatever version pinned it. */

@@ -322,13 +322,11 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	struct trace_ctx c = { 0 };
 	struct scb_target t;
 	struct scb_node n;
-	int lock, ret;
+	int lock, ret = -1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
-	ret = node_open(&n, NODE_READ, err);
-	if (ret)
-		return ret > 0 ? scb_error_set(err, SCB_ERR_NOT_FOUND,
-					       "nothing is traced on this node") : -1;
+	if (node_open_traced(&n, err))
+		return -1;
 	c.n = &n;
 	c.json = a.json;
 	c.mono_to_real = mono_to_real();
