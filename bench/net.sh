@@ -16,6 +16,9 @@
 #   trace  all four, `sockops-cb trace --json` streaming to /dev/null
 #   peer   no sockops-cb; bench/peer.bt (bpftrace on tcp:tcp_probe,
 #          tcp:tcp_retransmit_skb, sock:inet_sock_set_state)
+#   floor  no sockops-cb; bench/floor.bpf.c, a sock_ops program that asks
+#          for the same four callbacks and does nothing: the kernel's
+#          share, which no design of ours can go below
 #
 # Phase 1, wall clock (kernel.bpf_stats_enabled=0): BENCH_ROUNDS rounds of
 #   base X1 base X2 base X3 base X4 base X5 base
@@ -36,8 +39,8 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_OUT=${BENCH_OUT:-/tmp/scb-bench-results}
-read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer}"
-WORKLOADS=(rr crr bulk)
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor}"
+read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-rr crr bulk}"
 TRACE_ARGS=${BENCH_TRACE_ARGS:---json}
 
 bench_init
@@ -62,6 +65,19 @@ bench_bpf_stats_off
 "$SCB" unload >/dev/null 2>&1 ||
 	bench_msg "note: sockops-cb is in use on this node; measuring the program pinned now"
 net_setup
+FLOOR_PIN=/sys/fs/bpf/$BENCH_PREFIX-floor-$$
+case " ${CONFIGS[*]} " in
+*" floor "*)
+	clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" \
+		-c "$BENCH_DIR/floor.bpf.c" -o "$BENCH_TMP/floor.bpf.o" ||
+		bench_die "cannot build bench/floor.bpf.c"
+	BENCH_AFTER+=("bpftool cgroup detach '$CG_SRV' sock_ops pinned '$FLOOR_PIN'"
+		"bpftool cgroup detach '$CG_CLI' sock_ops pinned '$FLOOR_PIN'"
+		"rm -f '$FLOOR_PIN'")
+	bpftool prog load "$BENCH_TMP/floor.bpf.o" "$FLOOR_PIN" type sockops ||
+		bench_die "cannot load bench/floor.bpf.c"
+	;;
+esac
 
 ###############################################################################
 # Configurations.
@@ -108,6 +124,11 @@ setup()
 			'.[] | select(.type == "tracepoint" and (.id as $i | $b | index($i) | not)) | .id')
 		[ -n "$PEER_IDS" ] || bench_die "no bpftrace programs found"
 		;;
+	floor)
+		bpftool cgroup attach "$CG_SRV" sock_ops pinned "$FLOOR_PIN" multi &&
+			bpftool cgroup attach "$CG_CLI" sock_ops pinned "$FLOOR_PIN" multi ||
+			bench_die "cannot attach bench/floor.bpf.c"
+		;;
 	esac
 }
 
@@ -125,6 +146,10 @@ teardown()
 	peer)
 		bench_kill "$PEER_PID"
 		PEER_PID=
+		;;
+	floor)
+		bpftool cgroup detach "$CG_SRV" sock_ops pinned "$FLOOR_PIN"
+		bpftool cgroup detach "$CG_CLI" sock_ops pinned "$FLOOR_PIN"
 		;;
 	esac
 }
@@ -144,7 +169,10 @@ intact()
 # "id run_time_ns run_cnt" of our program, or summed over the peer's.
 prog_counters()
 {
-	if [ "$1" = peer ]; then
+	if [ "$1" = floor ]; then
+		bpftool prog show pinned "$FLOOR_PIN" -j |
+			jq -r '"\(.id) \(.run_time_ns // 0) \(.run_cnt // 0)"'
+	elif [ "$1" = peer ]; then
 		bpftool prog show -j | jq -r --arg ids "$PEER_IDS" '
 			($ids | split("\n") | map(select(. != "") | tonumber)) as $want
 			| [.[] | select(.id as $i | $want | index($i))]
@@ -217,13 +245,13 @@ cost_run()
 		setup "$cfg"
 		for w in "${WORKLOADS[@]}"; do
 			p0=$(prog_counters "$cfg")
-			if [ "$cfg" = peer ]; then e0="0 0"; else e0=$(scb_events); fi
+			case $cfg in peer | floor) e0="0 0" ;; *) e0=$(scb_events) ;; esac
 			r0=$(proc_counters "$TRACE_PID")
 			i0=$(irq_work)
 			out=$("run_$w")
 			i1=$(irq_work)
 			p1=$(prog_counters "$cfg")
-			if [ "$cfg" = peer ]; then e1="0 0"; else e1=$(scb_events); fi
+			case $cfg in peer | floor) e1="0 0" ;; *) e1=$(scb_events) ;; esac
 			r1=$(proc_counters "$TRACE_PID")
 			read -r id0 rt0 rc0 <<<"$p0"
 			read -r id1 rt1 rc1 <<<"$p1"

@@ -47,6 +47,23 @@ struct {
 	__type(value, struct scb_trans);
 } trans SEC(".maps");
 
+/* A cgroup target's counters and transitions live in its link's cgroup
+ * storage: the hot path finds them without a lookup. `stats` and
+ * `trans` above hold netns targets and retained ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
+	__type(key, struct bpf_cgroup_storage_key);
+	__type(value, struct scb_cg_pcpu);
+} cgstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
+	__type(key, struct bpf_cgroup_storage_key);
+	__type(value, struct scb_cg_shared);
+} cgtrans SEC(".maps");
+
+/* Per connection, for `conns` and the CLOSE summary; never read on the
+ * hot path. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -78,6 +95,8 @@ struct {
 	__type(value, __u64);
 } meta SEC(".maps");
 
+/* The nearest traced cgroup above a socket, for the enable iterator
+ * (callbacks get theirs from their link, see resolve()). */
 static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 							   __u64 *key)
 {
@@ -86,9 +105,6 @@ static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 	int i;
 
 	cg = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup);
-	/* Nearest traced cgroup wins: a container inside a traced pod is
-	 * counted for the container when both are attached. Retained
-	 * targets of removed containers have no link and trace nothing. */
 	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
 		*key = BPF_CORE_READ(cg, kn, id);
 		t = bpf_map_lookup_elem(&targets, key);
@@ -99,91 +115,152 @@ static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
 	return NULL;
 }
 
-/* Cgroup links run the program loaded with netns_mode false; the one
- * node-wide link (CNI pods registered by netns) runs a second instance
- * with netns_mode true. Both run for a socket in a traced cgroup, so each
- * handles only its own kind of target: nothing is counted twice. */
-static __always_inline struct scb_target *find_target(struct bpf_sock_ops *skops,
-						      struct bpf_sock *sk, __u64 *key)
-{
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	struct scb_target *t;
+/* Where one callback is counted. */
+struct where {
+	__u64 key;
+	__u32 flags;
+	struct scb_pcpu *st;
+};
 
-	if (!tp)
-		return NULL;
-	t = target_of_cgroup(tp, key);
-	if (!netns_mode)
-		return t;
-	if (t)
-		return NULL;	/* the cgroup link's instance has it */
-	*key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
-	return bpf_map_lookup_elem(&targets, key);
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock_ops_kern *k = bpf_cast_to_kern_ctx(skops);
+
+	return k->sk ? k->sk->sk_cgrp_data.cgroup : NULL;
 }
 
-/* Socket state for this connection, found and created on its first
- * callback; NULL for sockets of no target. Targets with an empty mask get
- * *scratch instead: counted, never stored. */
-static __always_inline struct scb_sock *sock_of(struct bpf_sock_ops *skops,
-						struct scb_target **tp,
-						struct scb_sock *scratch)
+/* With multi-attach the kernel runs every program attached to the
+ * socket's cgroup and to its ancestors: a container inside a traced pod
+ * runs the container's link and the pod's. Only the link of the nearest
+ * traced cgroup counts, so nothing is counted twice. The common case,
+ * a socket in the very cgroup of the link, costs three loads. */
+static __always_inline bool nearest(struct bpf_sock_ops *skops, __u64 link_key)
+{
+	struct cgroup *cg = sock_cgroup(skops);
+	struct scb_target *t;
+	__u64 id;
+	int i;
+
+	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
+		id = cg->kn->id;
+		if (id == link_key)
+			return true;
+		t = bpf_map_lookup_elem(&targets, &id);
+		if (t && !t->removed_ns)
+			return false;	/* a nearer link has it */
+		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	}
+	return true;
+}
+
+/* For the netns-mode instance: is any cgroup above the socket traced?
+ * Then a cgroup link has the socket. */
+static __always_inline bool in_traced_cgroup(struct bpf_sock_ops *skops)
+{
+	struct cgroup *cg = sock_cgroup(skops);
+	struct scb_target *t;
+	__u64 id;
+	int i;
+
+	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
+		id = cg->kn->id;
+		t = bpf_map_lookup_elem(&targets, &id);
+		if (t && !t->removed_ns)
+			return true;
+		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	}
+	return false;
+}
+
+/* The netns-mode instance runs for every socket on the node: the netns
+ * cookie lookup ends it for untraced ones. A socket of a registered netns
+ * with a traced cgroup belongs to that cgroup's link; the answer is kept
+ * in the socket's record (sock_init), so the walk runs once. */
+static __always_inline bool resolve_netns(struct bpf_sock_ops *skops, struct where *w)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct scb_target *t;
-	struct scb_sock *s;
-	__u64 key;
 
-	if (!sk)
-		return NULL;
-	s = bpf_sk_storage_get(&socks, sk, NULL, 0);
-	if (s)	/* ours, or the other instance's (see find_target) */
-		return !!(s->target & SCB_NETNS_BIT) == netns_mode ? s : NULL;
-	t = find_target(skops, sk, &key);
-	if (!t)
-		return NULL;
-	if (!t->flags) {
-		/* No callbacks will follow: count this one without the cost
-		 * of allocating and freeing socket storage. */
-		scratch->target = key;
-		scratch->start_ns = 0;
-		scratch->flags = 0;
-		scratch->retrans = 0;
-		*tp = t;
-		return scratch;
-	}
-	s = bpf_sk_storage_get(&socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!s)
-		return NULL;
-	s->target = key;
-	s->start_ns = bpf_ktime_get_ns();
-	s->flags = t->flags;
-	*tp = t;
-	return s;
+	w->key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
+	t = bpf_map_lookup_elem(&targets, &w->key);
+	if (!t || t->removed_ns)
+		return false;
+	if (!(sk && bpf_sk_storage_get(&socks, sk, NULL, 0)) && in_traced_cgroup(skops))
+		return false;
+	w->flags = t->flags;
+	w->st = bpf_map_lookup_elem(&stats, &w->key);
+	return w->st != NULL;
 }
 
-static __always_inline struct scb_pcpu *stats_of(struct scb_sock *s)
+/* The callback's target: the cgroup storage of the link that runs us,
+ * or, for the netns-mode instance, the socket's netns. */
+static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
 {
-	return bpf_map_lookup_elem(&stats, &s->target);
+	struct scb_cg_pcpu *pc;
+
+	if (netns_mode)
+		return resolve_netns(skops, w);
+	pc = bpf_get_local_storage(&cgstats, 0);
+	if (!pc->key)	/* link made, storage not yet written */
+		return false;
+	if (!nearest(skops, pc->key))
+		return false;
+	w->key = pc->key;
+	w->flags = pc->flags;
+	w->st = &pc->c;
+	return true;
+}
+
+static __always_inline struct scb_trans *trans_of(struct where *w)
+{
+	struct scb_cg_shared *sh;
+
+	if (!netns_mode) {
+		sh = bpf_get_local_storage(&cgtrans, 0);
+		return &sh->trans;
+	}
+	return bpf_map_lookup_elem(&trans, &w->key);
 }
 
 /* Ask for the target's callbacks on top of what the socket already has:
  * cb_flags_set replaces the socket's flags, so OR them in. */
-static __always_inline void set_flags(struct bpf_sock_ops *skops,
-				      struct scb_sock *s, struct scb_target *t,
-				      struct scb_pcpu *st)
+static __always_inline void set_flags(struct bpf_sock_ops *skops, struct where *w)
 {
+	__u32 have = skops->bpf_sock_ops_cb_flags;
+	struct scb_target *t;
 	long ret;
 
-	if (!s->flags)
-		return;
-	ret = bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | s->flags);
+	if ((have & w->flags) == w->flags)
+		return;	/* ESTABLISHED after CONNECT: already set */
+	ret = bpf_sock_ops_cb_flags_set(skops, have | w->flags);
 	if (ret > 0) {
-		if (!t)
-			t = bpf_map_lookup_elem(&targets, &s->target);
+		t = bpf_map_lookup_elem(&targets, &w->key);
 		if (t)
 			__sync_fetch_and_or(&t->refused, (__u32)ret);
-		if (st)
-			__sync_fetch_and_add(&st->flags_refused, 1);
+		__sync_fetch_and_add(&w->st->flags_refused, 1);
 	}
+}
+
+/* The netns-mode instance keeps the answer of resolve_netns() with the
+ * connection (one lookup per callback after that) and `conns` lists
+ * these. Cgroup links need none: socket storage, allocated and freed
+ * with every connection, cost more than everything else we do per
+ * connection (docs/performance.md). */
+static __always_inline void sock_init(struct bpf_sock_ops *skops, struct where *w)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct scb_sock *s;
+
+	if (!netns_mode || !sk)
+		return;
+	s = bpf_sk_storage_get(&socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s || s->start_ns)
+		return;
+	s->target = w->key;
+	s->start_ns = bpf_ktime_get_ns();
+	s->flags = w->flags;
 }
 
 static __always_inline int tracing(void)
@@ -193,23 +270,19 @@ static __always_inline int tracing(void)
 	return on && *on;
 }
 
-static __always_inline void emit(struct bpf_sock_ops *skops, struct scb_sock *s,
-				 struct scb_pcpu *st, __u32 type,
-				 __u32 a0, __u32 a1, __u32 a2)
+static __always_inline void emit(struct bpf_sock_ops *skops, struct where *w,
+				 __u32 type, __u32 a0, __u32 a1, __u32 a2)
 {
 	struct scb_event *e;
 	__u64 flags, avail;
 
-	if (!tracing())
-		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		if (st)
-			__sync_fetch_and_add(&st->events_lost, 1);
+		__sync_fetch_and_add(&w->st->events_lost, 1);
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->target = s->target;
+	e->target = w->key;
 	e->cookie = bpf_get_socket_cookie(skops);
 	e->type = type;
 	e->family = skops->family;
@@ -259,125 +332,102 @@ static __always_inline __u32 log2_slot(__u32 v)
 }
 
 /* CONNECT, ESTABLISHED, LISTEN: the points where the kernel lets us set
- * a socket's flags. */
+ * a socket's flags. A target with an empty mask gets no socket record:
+ * no callback will follow. */
 static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
 {
-	struct scb_target *t = NULL;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
+	struct where w;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
-	st = stats_of(s);
-	set_flags(skops, s, t, st);
-	if (st) {
-		if (type == SCB_EV_ACTIVE_ESTABLISHED)
-			__sync_fetch_and_add(&st->active_established, 1);
-		else if (type == SCB_EV_PASSIVE_ESTABLISHED)
-			__sync_fetch_and_add(&st->passive_established, 1);
-		else if (type == SCB_EV_CONNECT)
-			__sync_fetch_and_add(&st->connect, 1);
-		else
-			__sync_fetch_and_add(&st->listen, 1);
+	if (w.flags) {
+		set_flags(skops, &w);
+		sock_init(skops, &w);
 	}
-	emit(skops, s, st, type, s->flags, 0, 0);
+	if (type == SCB_EV_ACTIVE_ESTABLISHED)
+		__sync_fetch_and_add(&w.st->active_established, 1);
+	else if (type == SCB_EV_PASSIVE_ESTABLISHED)
+		__sync_fetch_and_add(&w.st->passive_established, 1);
+	else if (type == SCB_EV_CONNECT)
+		__sync_fetch_and_add(&w.st->connect, 1);
+	else
+		__sync_fetch_and_add(&w.st->listen, 1);
+	if (tracing())
+		emit(skops, &w, type, w.flags, 0, 0);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *skops)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
-	struct scb_target *t = NULL;
 	struct scb_trans *tr;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
+	struct where w;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
-	st = stats_of(s);
-	tr = bpf_map_lookup_elem(&trans, &s->target);
+	tr = trans_of(&w);
 	if (tr && old < SCB_TCP_STATES && new < SCB_TCP_STATES)
 		__sync_fetch_and_add(&tr->states[old][new], 1);
-	if (st && new == TCP_CLOSE)
-		__sync_fetch_and_add(&st->closed, 1);
-	emit(skops, s, st, SCB_EV_STATE, old, new, 0);
 	if (new == TCP_CLOSE)
-		emit(skops, s, st, SCB_EV_CLOSE, s->retrans,
-		     (bpf_ktime_get_ns() - s->start_ns) / 1000000, 0);
+		__sync_fetch_and_add(&w.st->closed, 1);
+	if (!tracing())
+		return;
+	emit(skops, &w, SCB_EV_STATE, old, new, 0);
+	/* The summary: the reader knows when the connection started. */
+	if (new == TCP_CLOSE)
+		emit(skops, &w, SCB_EV_CLOSE, skops->total_retrans, 0, 0);
 }
 
 static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 {
-	struct scb_target *t = NULL;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
+	struct where w;
 	__u32 us, slot;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
 	/* args[0] is the sample (mrtt) on kernels >= 6.10; older ones pass
 	 * nothing and the smoothed RTT is the best we have. */
 	us = skops->args[0] ? skops->args[0] : skops->srtt_us >> 3;
-	st = stats_of(s);
-	if (st) {
-		slot = log2_slot(us);
-		if (slot >= SCB_HIST_SLOTS)
-			slot = SCB_HIST_SLOTS - 1;
-		/* rtt_samples is the histogram's sum, added up by readers. */
-		__sync_fetch_and_add(&st->rtt_sum_us, us);
-		__sync_fetch_and_add(&st->rtt_hist[slot], 1);
-	}
-	emit(skops, s, st, SCB_EV_RTT, us, 0, 0);
+	slot = log2_slot(us);
+	if (slot >= SCB_HIST_SLOTS)
+		slot = SCB_HIST_SLOTS - 1;
+	/* rtt_samples is the histogram's sum, added up by readers. */
+	__sync_fetch_and_add(&w.st->rtt_sum_us, us);
+	__sync_fetch_and_add(&w.st->rtt_hist[slot], 1);
+	if (tracing())
+		emit(skops, &w, SCB_EV_RTT, us, 0, 0);
 }
 
 static __always_inline void on_rto(struct bpf_sock_ops *skops)
 {
-	struct scb_target *t = NULL;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
+	struct where w;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
-	st = stats_of(s);
-	if (st)
-		__sync_fetch_and_add(&st->rto, 1);
-	emit(skops, s, st, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
+	__sync_fetch_and_add(&w.st->rto, 1);
+	if (tracing())
+		emit(skops, &w, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
 }
 
 static __always_inline void on_retrans(struct bpf_sock_ops *skops)
 {
-	struct scb_target *t = NULL;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
 	int err = skops->args[2];
+	struct where w;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
-	st = stats_of(s);
 	/* The callback also fires for retransmits that failed to go out. */
-	if (!err)
-		s->retrans++;
-	if (st)
-		__sync_fetch_and_add(err ? &st->retrans_failed : &st->retrans, 1);
-	emit(skops, s, st, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
+	__sync_fetch_and_add(err ? &w.st->retrans_failed : &w.st->retrans, 1);
+	if (tracing())
+		emit(skops, &w, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
 }
 
 static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops)
 {
-	struct scb_target *t = NULL;
-	struct scb_sock *s, scratch;
-	struct scb_pcpu *st;
+	struct where w;
 
-	s = sock_of(skops, &t, &scratch);
-	if (!s)
+	if (!resolve(skops, &w))
 		return;
-	st = stats_of(s);
-	if (st)
-		__sync_fetch_and_add(&st->hdr_opt, 1);
+	__sync_fetch_and_add(&w.st->hdr_opt, 1);
 }
 
 SEC("sockops")
@@ -417,10 +467,59 @@ int scb_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-/* `sockops-cb conns`: walk the socket storage map, i.e. exactly the
- * traced sockets, and write one record per connection. */
+/* One connection's record for `conns`, from the kernel's own fields. */
+static __always_inline void fill_conn(struct scb_conn *c, struct sock *sk, struct tcp_sock *tp)
+{
+	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&c->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(&c->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+	} else {
+		c->saddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		c->daddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	}
+	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	c->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	c->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	c->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	c->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	c->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	c->segs_in = BPF_CORE_READ(tp, segs_in);
+	c->segs_out = BPF_CORE_READ(tp, segs_out);
+	c->snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	c->cb_flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags);
+}
+
+/* `sockops-cb conns` of a cgroup target: run by user space in each netns
+ * of the cgroup's processes; one record per socket that has its nearest
+ * target's callbacks. */
+SEC("iter/tcp")
+int scb_conns(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct scb_conn c = {};
+	struct scb_target *t;
+	struct tcp_sock *tp;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	t = target_of_cgroup(tp, &c.target);
+	if (!t || !t->flags || !(BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) & t->flags))
+		return 0;
+	fill_conn(&c, (struct sock *)tp, tp);
+	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
+	return 0;
+}
+
+/* ... and of a netns target: its sockets carry a record (sock_init). */
 SEC("iter/bpf_sk_storage_map")
-int scb_conns(struct bpf_iter__bpf_sk_storage_map *ctx)
+int scb_conns_netns(struct bpf_iter__bpf_sk_storage_map *ctx)
 {
 	struct scb_sock *s = ctx->value;
 	struct sock *sk = ctx->sk;
@@ -434,27 +533,7 @@ int scb_conns(struct bpf_iter__bpf_sk_storage_map *ctx)
 		return 0;
 	c.target = s->target;
 	c.start_ns = s->start_ns;
-	c.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	c.state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	c.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	c.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (c.family == AF_INET6) {
-		BPF_CORE_READ_INTO(&c.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
-		BPF_CORE_READ_INTO(&c.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
-	} else {
-		c.saddr[0] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		c.daddr[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-	}
-	c.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	c.rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
-	c.min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
-	c.total_retrans = BPF_CORE_READ(tp, total_retrans);
-	c.bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	c.bytes_received = BPF_CORE_READ(tp, bytes_received);
-	c.segs_in = BPF_CORE_READ(tp, segs_in);
-	c.segs_out = BPF_CORE_READ(tp, segs_out);
-	c.snd_cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	c.cb_flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags);
+	fill_conn(&c, sk, tp);
 	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
 	return 0;
 }
@@ -476,8 +555,7 @@ int scb_enable(struct bpf_iter__tcp *ctx)
 	struct scb_enable_rec r = {};
 	struct scb_target *t;
 	struct tcp_sock *tp;
-	struct scb_sock *s;
-	int flags;
+	int have, flags;
 
 	if (!skc)
 		return 0;
@@ -485,20 +563,13 @@ int scb_enable(struct bpf_iter__tcp *ctx)
 	if (!tp || BPF_CORE_READ(skc, skc_state) == TCP_LISTEN)
 		return 0;
 	t = target_of_cgroup(tp, &r.target);
-	if (!t || bpf_sk_storage_get(&socks, tp, NULL, 0))
-		return 0;	/* not ours, or already traced */
-	s = bpf_sk_storage_get(&socks, tp, NULL, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!s)
+	if (!t || !t->flags)
 		return 0;
-	flags = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) | t->flags;
+	have = BPF_CORE_READ(tp, bpf_sock_ops_cb_flags);
+	if ((have & t->flags) == t->flags)
+		return 0;	/* already traced */
+	flags = have | t->flags;
 	r.err = bpf_setsockopt(tp, SOL_TCP, TCP_BPF_SOCK_OPS_CB_FLAGS, &flags, sizeof(flags));
-	if (r.err) {
-		bpf_sk_storage_delete(&socks, tp);
-	} else {
-		s->target = r.target;
-		s->start_ns = bpf_ktime_get_ns();
-		s->flags = t->flags;
-	}
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

@@ -95,6 +95,23 @@ struct scb_trans {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 };
 
+/* A cgroup target's data, in the cgroup storage of its link (one
+ * instance per attached cgroup, created and freed by the kernel with the
+ * link): the program gets it with bpf_get_local_storage, no lookup.
+ * User space writes key and flags (into every CPU's copy) after the
+ * link is made; key 0 means "not ready", and the program ignores it. */
+struct scb_cg_pcpu {
+	__u64 key;		/* the target's key (its cgroup id) */
+	__u32 flags;		/* its effective mask */
+	__u32 pad;
+	struct scb_pcpu c;
+};
+
+/* The shared part: transitions, added to atomically. */
+struct scb_cg_shared {
+	struct scb_trans trans;
+};
+
 /* What readers see: the CPUs summed, with the transitions. */
 struct scb_stats {
 	SCB_COUNTERS
@@ -128,13 +145,14 @@ struct scb_event {
 	__u32 srtt_us;
 	__u32 arg[3];		/* per type: STATE old,new; RTT mrtt_us;
 				 * RTO retransmits,rto_jiffies; RETRANS
-				 * seq,segs,err; CLOSE retrans,dur_ms */
+				 * seq,segs,err; CLOSE retransmitted
+				 * segments (the reader adds the duration) */
 	__u64 bytes_acked;
 	__u64 bytes_received;
 };
 
-/* Per-socket state kept in socket storage: found once, reused by every
- * later callback of that connection. */
+/* Per-socket record of the netns-mode instance (socket storage): its
+ * target, found once per connection. retrans is unused. */
 struct scb_sock {
 	__u64 target;
 	__u64 start_ns;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `sockops-cb conns CONTAINER`: the container's live TCP connections, the
- * `ss -ti` view of only the traced sockets. A BPF iterator walks the
- * socket storage map, which holds exactly the sockets we trace. */
+ * `ss -ti` view of only the traced sockets. For a cgroup target a tcp
+ * iterator runs in each netns of the cgroup's processes; for a netns
+ * target one walks the socket storage its program keeps. */
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "display.h"
+#include "cgroup.h"
 #include "flagnames.h"
+#include "nsiter.h"
 #include "target.h"
 
 struct conns_args {
@@ -23,7 +26,8 @@ struct conns_args {
 
 static const char conns_doc[] =
 	"List the live TCP connections of a traced container: 4-tuple, state,\n"
-	"smoothed and minimum RTT, retransmits, bytes, segments and age.\n"
+	"smoothed and minimum RTT, retransmits, bytes, segments, and the age of\n"
+	"connections of pods registered by netns (cgroup targets keep no record).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb conns web\n"
@@ -52,19 +56,19 @@ static error_t conns_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int open_iter(struct scb_error **err)
+static int open_netns_iter(struct scb_error **err)
 {
 	union bpf_iter_link_info linfo = { 0 };
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &linfo,
 		    .iter_info_len = sizeof(linfo));
 	int prog_fd, socks_fd, link_fd = -1, iter_fd = -1;
 
-	prog_fd = bpf_obj_get(SCB_CONNS_PIN);
+	prog_fd = bpf_obj_get(SCB_CONNS_NETNS_PIN);
 	socks_fd = bpf_obj_get(SCB_PIN_DIR "/socks");
 	if (prog_fd < 0 || socks_fd < 0) {
 		scb_error_set(err, SCB_ERR_KERNEL,
 			      "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
-			      SCB_CONNS_PIN, strerror(errno));
+			      SCB_CONNS_NETNS_PIN, strerror(errno));
 		goto out;
 	}
 	linfo.map.map_fd = socks_fd;
@@ -90,10 +94,12 @@ static uint64_t now_mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Age is known for netns targets' connections only (their socket record
+ * has a start); a cgroup target keeps no per-connection record. */
 static void print_conn(const struct scb_conn *c, bool json)
 {
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128];
-	double age = (double)(now_mono_ns() - c->start_ns) / 1e9;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128], agebuf[32];
+	double age = c->start_ns ? (double)(now_mono_ns() - c->start_ns) / 1e9 : -1;
 	int fam = format_addrs(c->family, c->saddr, c->daddr, s, d, sizeof(s));
 	cJSON *o;
 
@@ -114,36 +120,75 @@ static void print_conn(const struct scb_conn *c, bool json)
 		cJSON_AddNumberToObject(o, "segs_in", c->segs_in);
 		cJSON_AddNumberToObject(o, "segs_out", c->segs_out);
 		cJSON_AddNumberToObject(o, "cwnd", c->snd_cwnd);
-		cJSON_AddNumberToObject(o, "age_s", age);
+		if (age >= 0)
+			cJSON_AddNumberToObject(o, "age_s", age);
 		cJSON_AddItemToObject(o, "flags", flags_to_json(c->cb_flags));
 		json_print_line(o);
 		return;
 	}
 	snprintf(local, sizeof(local), fam == AF_INET6 ? "[%s]:%u" : "%s:%u", s, c->lport);
 	snprintf(remote, sizeof(remote), fam == AF_INET6 ? "[%s]:%u" : "%s:%u", d, c->rport);
-	printf("%-11s %-22s %-22s %8u %8u %7u %12llu %12llu %7u/%-7u %8.1f %s\n",
+	if (age >= 0)
+		snprintf(agebuf, sizeof(agebuf), "%.1f", age);
+	else
+		snprintf(agebuf, sizeof(agebuf), "-");
+	printf("%-11s %-22s %-22s %8u %8u %7u %12llu %12llu %7u/%-7u %8s %s\n",
 	       tcp_state_name(c->state), local, remote, c->srtt_us, c->min_rtt_us,
 	       c->total_retrans, (unsigned long long)c->bytes_acked,
-	       (unsigned long long)c->bytes_received, c->segs_in, c->segs_out, age,
+	       (unsigned long long)c->bytes_received, c->segs_in, c->segs_out, agebuf,
 	       flags_format(c->cb_flags, fl, sizeof(fl)));
 }
 
-static int read_conns(int fd, uint64_t key, bool json, struct scb_error **err)
-{
-	struct scb_conn c;
-	ssize_t r;
+struct print_ctx {
+	uint64_t key;
+	bool json;
+};
 
+static void print_header(bool json)
+{
 	if (!json)
 		printf("%-11s %-22s %-22s %8s %8s %7s %12s %12s %15s %8s %s\n", "STATE", "LOCAL",
 		       "REMOTE", "SRTT_US", "MINRTT", "RETRANS", "ACKED", "RECEIVED",
 		       "SEGS_IN/OUT", "AGE_S", "FLAGS");
+}
+
+static void print_rec(const void *rec, void *ctx)
+{
+	const struct scb_conn *c = rec;
+	const struct print_ctx *p = ctx;
+
+	if (c->target == p->key)
+		print_conn(c, p->json);
+}
+
+static int conns_netns(struct print_ctx *p, struct scb_error **err)
+{
+	struct scb_conn c;
+	ssize_t r;
+	int fd;
+
+	fd = open_netns_iter(err);
+	if (fd < 0)
+		return -1;
+	print_header(p->json);
 	while ((r = read(fd, &c, sizeof(c))) == sizeof(c))
-		if (c.target == key)
-			print_conn(&c, json);
+		print_rec(&c, p);
+	close(fd);
 	if (r < 0)
 		return scb_error_set(err, SCB_ERR_KERNEL, "reading connections: %s",
 				     strerror(errno));
 	return 0;
+}
+
+static int conns_cgroup(struct print_ctx *p, const struct scb_target *t,
+			struct scb_error **err)
+{
+	char abs[4096];
+
+	if (cgroup_resolve(t->cgroup, abs, sizeof(abs), err))
+		return -1;
+	print_header(p->json);
+	return nsiter_cgroup(abs, SCB_CONNS_PIN, sizeof(struct scb_conn), print_rec, p, err);
 }
 
 int cmd_conns(int argc, char **argv, struct scb_error **err)
@@ -155,10 +200,11 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = conns_parse,
 				   .args_doc = "CONTAINER", .doc = conns_doc };
 	struct conns_args a = { 0 };
+	struct print_ctx p;
 	struct scb_target t;
 	struct scb_node n;
 	uint64_t key;
-	int ret, fd;
+	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	if (node_open_traced(&n, err))
@@ -167,10 +213,12 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 	node_close(&n);
 	if (ret)
 		return -1;
-	fd = open_iter(err);
-	if (fd < 0)
-		return -1;
-	ret = read_conns(fd, key, a.json, err);
-	close(fd);
-	return ret;
+	p.key = key;
+	p.json = a.json;
+	if (t.kind == SCB_KIND_NETNS)
+		return conns_netns(&p, err);
+	if (t.removed_ns)
+		return scb_error_set(err, SCB_ERR_NOT_FOUND, "%s was removed: no live connections",
+				     t.id);
+	return conns_cgroup(&p, &t, err);
 }

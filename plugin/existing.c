@@ -1,130 +1,38 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#define _XOPEN_SOURCE 700
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <ftw.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
+#include <stdint.h>
 #include "existing.h"
 #include "loader.h"
+#include "nsiter.h"
 #include "sockops.h"
 
-#define MAX_NETNS 256
+struct enable_ctx {
+	uint64_t key;
+	uint32_t enabled;
+	int kerr;
+};
 
-/* nftw has no user pointer: the walk's state is file-local. */
-static struct {
-	int fds[MAX_NETNS];
-	ino_t inos[MAX_NETNS];
-	int n;
-} walk;
-
-static void add_pid_netns(pid_t pid)
+static void count(const void *rec, void *ctx)
 {
-	char path[64];
-	struct stat st;
-	int fd, i;
+	const struct scb_enable_rec *r = rec;
+	struct enable_ctx *c = ctx;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (r->target != c->key)
 		return;
-	if (fstat(fd, &st) || walk.n >= MAX_NETNS) {
-		close(fd);
-		return;
-	}
-	for (i = 0; i < walk.n; i++)
-		if (walk.inos[i] == st.st_ino) {
-			close(fd);
-			return;
-		}
-	walk.inos[walk.n] = st.st_ino;
-	walk.fds[walk.n++] = fd;
-}
-
-static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	char procs[PATH_MAX];
-	FILE *f;
-	int pid;
-
-	if (type != FTW_D)
-		return 0;
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
-	f = fopen(procs, "re");
-	if (!f)
-		return 0;
-	while (fscanf(f, "%d", &pid) == 1)
-		add_pid_netns(pid);
-	fclose(f);
-	return 0;
-}
-
-/* Run the iterator in one netns: bpf_iter_create binds it to ours. */
-static int run_in(int ns_fd, int self_fd, int link_fd, uint64_t key, uint32_t *enabled,
-		  int *kerr, struct scb_error **err)
-{
-	struct scb_enable_rec r;
-	int iter_fd;
-
-	if (setns(ns_fd, CLONE_NEWNET))
-		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot enter a netns: %s",
-				     strerror(errno));
-	iter_fd = bpf_iter_create(link_fd);
-	if (setns(self_fd, CLONE_NEWNET))
-		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot return to our netns: %s",
-				     strerror(errno));
-	if (iter_fd < 0)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot start the tcp iterator: %s",
-				     strerror(errno));
-	while (read(iter_fd, &r, sizeof(r)) == sizeof(r)) {
-		if (r.target != key)
-			continue;
-		if (r.err)
-			*kerr = r.err;
-		else
-			(*enabled)++;
-	}
-	close(iter_fd);
-	return 0;
+	if (r->err)
+		c->kerr = r->err;
+	else
+		c->enabled++;
 }
 
 int existing_enable(const char *cg_abs, uint64_t key, uint32_t *enabled, int *kerr,
 		    struct scb_error **err)
 {
-	int prog_fd, link_fd = -1, self_fd = -1, ret = -1, i;
+	struct enable_ctx c = { .key = key };
+	int ret;
 
-	*enabled = 0;
-	*kerr = 0;
-	walk.n = 0;
-	prog_fd = bpf_obj_get(SCB_ENABLE_PIN);
-	if (prog_fd < 0)
-		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "cannot open %s: %s (pinned by an older sockops-cb?)",
-				     SCB_ENABLE_PIN, strerror(errno));
-	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
-	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (link_fd < 0 || self_fd < 0) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot create the tcp iterator: %s",
-			      strerror(errno));
-		goto out;
-	}
-	nftw(cg_abs, visit, 16, FTW_PHYS | FTW_MOUNT);
-	ret = 0;
-	for (i = 0; i < walk.n && !ret; i++)
-		ret = run_in(walk.fds[i], self_fd, link_fd, key, enabled, kerr, err);
-out:
-	for (i = 0; i < walk.n; i++)
-		close(walk.fds[i]);
-	if (self_fd >= 0)
-		close(self_fd);
-	if (link_fd >= 0)
-		close(link_fd);
-	close(prog_fd);
+	ret = nsiter_cgroup(cg_abs, SCB_ENABLE_PIN, sizeof(struct scb_enable_rec), count, &c,
+			    err);
+	*enabled = c.enabled;
+	*kerr = c.kerr;
 	return ret;
 }

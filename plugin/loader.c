@@ -24,7 +24,8 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta", "trans" };
+static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta",
+					 "trans", "cgstats", "cgtrans" };
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
@@ -136,6 +137,8 @@ static int load_and_pin(struct scb_error **err)
 	if (!ret)
 		ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
 	if (!ret)
+		ret = bpf_program__pin(skel->progs.scb_conns_netns, SCB_CONNS_NETNS_PIN);
+	if (!ret)
 		ret = bpf_program__pin(skel->progs.scb_enable, SCB_ENABLE_PIN);
 	if (ret) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the iterators in %s: %s",
@@ -163,7 +166,13 @@ int node_netns_prog(struct scb_error **err)
 	if (!skel)
 		return -1;
 	skel->rodata->netns_mode = true;
+	/* Its link on the cgroup root gets an instance of the cgroup
+	 * storage, never used: keep it out of the pinned maps, where it
+	 * would read as a target's counters. */
+	bpf_map__set_pin_path(skel->maps.cgstats, NULL);
+	bpf_map__set_pin_path(skel->maps.cgtrans, NULL);
 	bpf_program__set_autoload(skel->progs.scb_conns, false);
+	bpf_program__set_autoload(skel->progs.scb_conns_netns, false);
 	bpf_program__set_autoload(skel->progs.scb_enable, false);
 	ret = sockops_bpf__load(skel);
 	if (!ret)
@@ -193,7 +202,7 @@ static void node_init(struct scb_node *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = n->trans_fd = -1;
-	n->events_fd = n->control_fd = -1;
+	n->cgstats_fd = n->cgtrans_fd = n->events_fd = n->control_fd = -1;
 }
 
 /* Pins left by another build (other struct layouts, other code) would
@@ -218,7 +227,8 @@ static int check_build(struct scb_error **err)
 static int open_pins(struct scb_node *n, struct scb_error **err)
 {
 	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
-	    get_pin("trans", &n->trans_fd, err) ||
+	    get_pin("trans", &n->trans_fd, err) || get_pin("cgstats", &n->cgstats_fd, err) ||
+	    get_pin("cgtrans", &n->cgtrans_fd, err) ||
 	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
 	    get_pin("control", &n->control_fd, err))
 		return -1;
@@ -239,6 +249,7 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
 		/* A crashed load may have pinned the iterator already. */
 		unlink(SCB_CONNS_PIN);
+		unlink(SCB_CONNS_NETNS_PIN);
 		unlink(SCB_ENABLE_PIN);
 		unlink(SCB_NETNS_PROG_PIN);
 		if (load_and_pin(err))
@@ -264,7 +275,8 @@ int node_open_traced(struct scb_node *n, struct scb_error **err)
 
 void node_close(struct scb_node *n)
 {
-	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->events_fd,
+	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->cgstats_fd,
+		       &n->cgtrans_fd, &n->events_fd,
 		       &n->control_fd, &n->dir_fd };
 	size_t i;
 
@@ -344,6 +356,7 @@ int node_unload(bool force, struct scb_error **err)
 	unlink(SCB_PROG_PIN);
 	unlink(SCB_NETNS_PROG_PIN);
 	unlink(SCB_CONNS_PIN);
+	unlink(SCB_CONNS_NETNS_PIN);
 	unlink(SCB_ENABLE_PIN);
 	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);

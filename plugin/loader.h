@@ -13,6 +13,7 @@
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
 #define SCB_NETNS_PROG_PIN	SCB_PIN_DIR "/prog-netns"
 #define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
+#define SCB_CONNS_NETNS_PIN	SCB_PIN_DIR "/conns-netns"
 #define SCB_ENABLE_PIN		SCB_PIN_DIR "/enable"
 
 enum node_mode {
@@ -27,6 +28,8 @@ struct scb_node {
 	int targets_fd;
 	int stats_fd;
 	int trans_fd;
+	int cgstats_fd;	/* live cgroup targets' counters: cgroup storage */
+	int cgtrans_fd;
 	int events_fd;
 	int control_fd;
 	bool loaded_now;	/* this call loaded the program */

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "counters.h"
 #include "target.h"
 #include "text.h"
 
@@ -31,37 +32,6 @@ static uint64_t now_realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void delete_counters(struct scb_node *n, uint64_t key)
-{
-	bpf_map_delete_elem(n->stats_fd, &key);
-	bpf_map_delete_elem(n->trans_fd, &key);
-}
-
-/* Counters exist before the target does: the program never allocates. */
-static int zero_stats(struct scb_node *n, uint64_t key, struct scb_error **err)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	void *zero;
-	int ret;
-
-	/* One zeroed buffer serves both values. */
-	zero = calloc(1, ncpu * ((sizeof(struct scb_pcpu) + 7) & ~7UL) +
-		      sizeof(struct scb_trans));
-	if (!zero)
-		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
-	ret = bpf_map_update_elem(n->stats_fd, &key, zero, BPF_ANY);
-	if (!ret) {
-		ret = bpf_map_update_elem(n->trans_fd, &key, zero, BPF_ANY);
-		if (ret)
-			delete_counters(n, key);
-	}
-	free(zero);
-	if (ret)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot create the stats entry: %s",
-				     strerror(errno));
-	return 0;
 }
 
 /* The same id again (a repeated createRuntime) only refreshes the entry;
@@ -116,7 +86,10 @@ uint64_t target_link_key(const char *id)
 	return link_cgroup(path);
 }
 
-static int pin_link(struct scb_node *n, int cg_fd, const char *id, struct scb_error **err)
+/* Link, then its storage written (the program ignores the link until
+ * then), then the pin: killed before the pin, the link goes with us. */
+static int pin_link(struct scb_node *n, int cg_fd, const struct scb_target *t,
+		    struct scb_error **err)
 {
 	char path[512];
 	int link_fd;
@@ -125,7 +98,11 @@ static int pin_link(struct scb_node *n, int cg_fd, const char *id, struct scb_er
 	if (link_fd < 0)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to the cgroup: %s",
 				     strerror(errno));
-	link_path(id, path, sizeof(path));
+	if (counters_ready(n, t->cgroup_id, t->flags, true, err)) {
+		close(link_fd);
+		return -1;
+	}
+	link_path(t->id, path, sizeof(path));
 	if (bpf_obj_pin(link_fd, path)) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the link at %s: %s", path,
 			      strerror(errno));
@@ -170,27 +147,26 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *c
 	t->attached_ns = now_realtime_ns();
 	t->removed_ns = 0;
 	if (again && target_link_key(t->id) == key) {
-		ret = bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST) ?
-		      scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
-				    strerror(errno)) : 0;
+		if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST))
+			scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
+				      strerror(errno));
+		else
+			ret = counters_ready(n, key, t->flags, false, err);
 		goto out;
 	}
-	/* Maps first, link last: the program must find its entry from the
-	 * first callback on. */
-	if (zero_stats(n, key, err))
-		goto out;
+	/* The target entry first, the link last. A retained target's
+	 * counters are replaced: the new link has its own. */
+	counters_delete(n, key);
 	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_ANY)) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot add the target: %s", strerror(errno));
-		goto undo_stats;
+		goto out;
 	}
-	if (pin_link(n, cg_fd, t->id, err))
+	if (pin_link(n, cg_fd, t, err))
 		goto undo_target;
 	ret = 0;
 	goto out;
 undo_target:
 	bpf_map_delete_elem(n->targets_fd, &key);
-undo_stats:
-	delete_counters(n, key);
 out:
 	close(cg_fd);
 	return ret;
@@ -246,7 +222,7 @@ int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cooki
 	t->cgroup_id = 0;
 	t->attached_ns = now_realtime_ns();
 	t->removed_ns = 0;
-	if (!again && zero_stats(n, key, err))
+	if (!again && counters_create(n, key, err))
 		return -1;
 	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_ANY)) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot add the target: %s", strerror(errno));
@@ -258,7 +234,7 @@ int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cooki
 undo:
 	if (!again) {
 		bpf_map_delete_elem(n->targets_fd, &key);
-		delete_counters(n, key);
+		counters_delete(n, key);
 	}
 	return -1;
 }
@@ -319,7 +295,7 @@ static int remove_entry(struct scb_node *n, uint64_t key, struct scb_target *t, 
 		}
 		return 0;
 	}
-	delete_counters(n, key);
+	counters_delete(n, key);
 	if (bpf_map_delete_elem(n->targets_fd, &key) && errno != ENOENT)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove the target: %s",
 				     strerror(errno));
@@ -369,6 +345,9 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 	int fd;
 
 	*found = false;
+	/* The link's storage goes with the link: keep a copy first. */
+	if (retain && key && counters_retain(n, key, err))
+		return -1;
 	link_path(id, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
@@ -431,43 +410,5 @@ int target_find(struct scb_node *n, const char *ref, uint64_t *key, struct scb_t
 
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), c, i;
-	size_t sz = (sizeof(struct scb_pcpu) + 7) & ~7UL;
-	struct scb_trans tr;
-	struct scb_pcpu *s;
-	char *vals;
-
-	memset(out, 0, sizeof(*out));
-	vals = calloc(ncpu, sz);
-	if (!vals)
-		return -1;
-	if (bpf_map_lookup_elem(n->stats_fd, &key, vals)) {
-		free(vals);
-		return -1;
-	}
-	for (c = 0; c < ncpu; c++) {
-		s = (struct scb_pcpu *)(vals + c * sz);
-		out->active_established += s->active_established;
-		out->passive_established += s->passive_established;
-		out->connect += s->connect;
-		out->listen += s->listen;
-		out->rto += s->rto;
-		out->retrans += s->retrans;
-		out->retrans_failed += s->retrans_failed;
-		out->rtt_sum_us += s->rtt_sum_us;
-		out->hdr_opt += s->hdr_opt;
-		out->closed += s->closed;
-		out->events_lost += s->events_lost;
-		out->flags_refused += s->flags_refused;
-		for (i = 0; i < SCB_HIST_SLOTS; i++) {
-			out->rtt_hist[i] += s->rtt_hist[i];
-			/* One atomic less per RTT callback: the histogram
-			 * counts every sample. */
-			out->rtt_samples += s->rtt_hist[i];
-		}
-	}
-	free(vals);
-	if (!bpf_map_lookup_elem(n->trans_fd, &key, &tr))
-		memcpy(out->states, tr.states, sizeof(out->states));
-	return 0;
+	return counters_read(n, key, out);
 }

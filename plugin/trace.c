@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "display.h"
+#include "conntime.h"
 #include "flagnames.h"
 #include "target.h"
 
@@ -39,6 +40,7 @@ struct trace_ctx {
 	uint64_t keys[NAME_CACHE];
 	struct scb_target names[NAME_CACHE];
 	int n_names;
+	struct conntime *starts;	/* for CLOSE durations */
 };
 
 static volatile sig_atomic_t stop;
@@ -112,7 +114,9 @@ static const struct scb_target *name_of(struct trace_ctx *c, uint64_t key)
 	return &c->names[slot];
 }
 
-static void details_json(cJSON *o, const struct scb_event *e)
+/* dur_ms: the CLOSE summary's duration, -1 when the connection started
+ * before the trace did. */
+static void details_json(cJSON *o, const struct scb_event *e, int64_t dur_ms)
 {
 	switch (e->type) {
 	case SCB_EV_STATE:
@@ -133,7 +137,8 @@ static void details_json(cJSON *o, const struct scb_event *e)
 		break;
 	case SCB_EV_CLOSE:
 		json_add_u64(o, "retransmits", e->arg[0]);
-		json_add_u64(o, "duration_ms", e->arg[1]);
+		if (dur_ms >= 0)
+			json_add_u64(o, "duration_ms", dur_ms);
 		json_add_u64(o, "bytes_acked", e->bytes_acked);
 		json_add_u64(o, "bytes_received", e->bytes_received);
 		break;
@@ -142,9 +147,9 @@ static void details_json(cJSON *o, const struct scb_event *e)
 	}
 }
 
-static void details_text(const struct scb_event *e, char *buf, size_t len)
+static void details_text(const struct scb_event *e, int64_t dur_ms, char *buf, size_t len)
 {
-	char fl[128];
+	char fl[128], dur[32];
 
 	switch (e->type) {
 	case SCB_EV_STATE:
@@ -161,8 +166,12 @@ static void details_text(const struct scb_event *e, char *buf, size_t len)
 			 e->arg[2] ? " (failed)" : "");
 		break;
 	case SCB_EV_CLOSE:
-		snprintf(buf, len, "%u ms, %llu B acked, %llu B received, %u retransmits, srtt %u us",
-			 e->arg[1], (unsigned long long)e->bytes_acked,
+		if (dur_ms >= 0)
+			snprintf(dur, sizeof(dur), "%lld ms", (long long)dur_ms);
+		else
+			snprintf(dur, sizeof(dur), "? ms");
+		snprintf(buf, len, "%s, %llu B acked, %llu B received, %u retransmits, srtt %u us",
+			 dur, (unsigned long long)e->bytes_acked,
 			 (unsigned long long)e->bytes_received, e->arg[0], e->srtt_us);
 		break;
 	default:
@@ -170,8 +179,33 @@ static void details_text(const struct scb_event *e, char *buf, size_t len)
 	}
 }
 
+/* A connection starts at its first event (CONNECT, ESTABLISHED, LISTEN)
+ * and its duration is known at CLOSE if the trace saw that start. */
+static int64_t track_duration(struct trace_ctx *c, const struct scb_event *e)
+{
+	uint64_t start;
+
+	if (!c->starts)
+		return -1;
+	switch (e->type) {
+	case SCB_EV_CONNECT:
+	case SCB_EV_ACTIVE_ESTABLISHED:
+	case SCB_EV_PASSIVE_ESTABLISHED:
+	case SCB_EV_LISTEN:
+		conntime_start(c->starts, e->cookie, e->ts_ns);
+		return -1;
+	case SCB_EV_CLOSE:
+		if (conntime_end(c->starts, e->cookie, &start) && e->ts_ns >= start)
+			return (int64_t)((e->ts_ns - start) / 1000000);
+		return -1;
+	default:
+		return -1;
+	}
+}
+
 static void print_event(struct trace_ctx *c, const struct scb_event *e)
 {
+	int64_t dur_ms = track_duration(c, e);
 	const struct scb_target *t = name_of(c, e->target);
 	const char *ev = e->type < sizeof(event_names) / sizeof(event_names[0]) &&
 			 event_names[e->type] ? event_names[e->type] : "?";
@@ -196,13 +230,13 @@ static void print_event(struct trace_ctx *c, const struct scb_event *e)
 		json_add_u64(o, "dport", e->rport);
 		json_add_u64(o, "srtt_us", e->srtt_us);
 		json_add_u64(o, "cookie", e->cookie);
-		details_json(o, e);
+		details_json(o, e, dur_ms);
 		json_print_line(o);
 		return;
 	}
 	localtime_r(&sec, &tm);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-	details_text(e, det, sizeof(det));
+	details_text(e, dur_ms, det, sizeof(det));
 	printf("%s.%03llu %-16.16s %-19s %s%s%s:%u -> %s%s%s:%u %s\n", tbuf,
 	       (unsigned long long)(real / 1000000ULL % 1000), target_label(t), ev,
 	       fam == AF_INET6 ? "[" : "", s, fam == AF_INET6 ? "]" : "", e->lport,
@@ -329,6 +363,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 		return -1;
 	c.n = &n;
 	c.json = a.json;
+	c.starts = conntime_new();	/* without it, CLOSE has no duration */
 	c.mono_to_real = mono_to_real();
 	if (a.ref && target_find(&n, a.ref, &c.only, &t, err))
 		goto out;
@@ -341,6 +376,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	ret = stream(&c, a.duration, err);
 	close(lock);
 out:
+	conntime_free(c.starts);
 	node_close(&n);
 	return *err ? -1 : ret;
 }

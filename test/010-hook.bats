@@ -75,40 +75,12 @@ connect_n()
 	assert_output "$(for ((i = 1; i <= n; i++)); do echo "hi-$i"; done)"
 }
 
-# stats_json CTR: `sockops-cb stats CTR --json` into $STATS.
-stats_json()
-{
-	run_scb stats "$1" --json
-	STATS=$output
-	[ "$(jq -s length <<<"$STATS")" -eq 1 ] ||
-		fail "stats $1 --json: expected one object, got: $STATS"
-}
-
 # list_entry REF: the `list --json` object whose id or name is REF, in
 # $ENTRY ("" when there is none).
 list_entry()
 {
 	run_scb list --json
 	ENTRY=$(jq -c --arg r "$1" 'select(.id == $r or .name == $r)' <<<"$output")
-}
-
-# A hint for failed counts: a CNI pod registered by netns (other tests or
-# people on this machine) pins the node-wide link, which once doubled the
-# counters of hook-traced containers (see the regression test below).
-_netns_hint()
-{
-	[ ! -e "${SCB_PIN_LINKS%/*}/netns-link" ] ||
-		echo " [netns-link is pinned: a CNI netns target exists on this node; did its link count these sockets too?]"
-}
-
-# check JSON FILTER EXPECTED WHAT: a named assertion on one JSON value; the
-# value is compared as jq -c prints it.
-check()
-{
-	local got
-
-	got=$(jq -c "$2" <<<"$1") || fail "$4: jq $2 failed on: $1"
-	[ "$got" = "$3" ] || fail "$4: $2 is $got, expected $3 (in: $1)$(_netns_hint)"
 }
 
 # check_true JSON FILTER WHAT: FILTER (a jq boolean expression) holds.

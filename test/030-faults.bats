@@ -324,12 +324,8 @@ assert_node_clean()
 	want=$(words ${pins[@]+"${pins[@]}"})
 	[ "$got" = "$want" ] || fail "link pins: $got; expected: $want"
 	if [ -e "$SCB_NODE_BPF/prog" ]; then
-		got=$(jq -r -n --slurpfile t <(bpftool -j map dump pinned "$SCB_NODE_BPF/targets") \
-			--slurpfile s <(bpftool -j map dump pinned "$SCB_NODE_BPF/stats") \
-			'($t[0] | map(.key | join("")) | sort) as $tk |
-			 ($s[0] | map(.key | join("")) | sort) as $sk |
-			 if $tk == $sk then "same" else "targets \($tk), stats \($sk)" end')
-		[ "$got" = same ] || fail "the stats and targets maps differ: $got"
+		got=$(scb_counters_check "$SCB_NODE_BPF")
+		[ "$got" = ok ] || fail "counters: $got"
 	fi
 	if [ "$netns" = 1 ]; then
 		assert_file_exists "$SCB_NETNS_LINK"

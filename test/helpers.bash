@@ -751,6 +751,32 @@ scb_map_keys()
 		fail "scb_map_keys: cannot dump $pin"
 }
 
+# scb_counters_check [DIR]: prints "ok" when every target's counters are
+# where they belong and nothing else is: a `stats`/`trans` hash entry
+# exactly for each netns or retained target, and cgroup storage
+# (`cgstats`) for each live cgroup target. The kernel keeps a cgroup's
+# storage until the cgroup goes, so storage without a target is no leak.
+# Otherwise prints what differs. DIR: the node's pin directory.
+scb_counters_check()
+{
+	local dir=${1:-${SCB_PIN_LINKS%/*}}
+
+	jq -r -n --slurpfile t <(bpftool -j map dump pinned "$dir/targets") \
+		--slurpfile s <(bpftool -j map dump pinned "$dir/stats") \
+		--slurpfile r <(bpftool -j map dump pinned "$dir/trans") \
+		--slurpfile c <(bpftool -j map dump pinned "$dir/cgstats") '
+		def keys_of(m): m | map(.key | join("")) | sort;
+		($t[0] | map(select(.formatted.value.kind == 2 or .formatted.value.removed_ns != 0))
+			| keys_of(.)) as $want |
+		($t[0] | map(select(.formatted.value.kind == 1 and .formatted.value.removed_ns == 0))
+			| keys_of(.)) as $live |
+		($c[0] | map(.key[0:8] | join(""))) as $stor |
+		if keys_of($s[0]) != $want then "stats hash \(keys_of($s[0])), expected \($want)"
+		elif keys_of($r[0]) != $want then "trans hash \(keys_of($r[0])), expected \($want)"
+		elif ($live - $stor) != [] then "live cgroup targets without storage: \($live - $stor)"
+		else "ok" end'
+}
+
 # scb_stat NAME FIELD: one field of `sockops-cb stats NAME --json`, e.g.
 # established_active.  Prints nothing and fails (status 1) when NAME is not
 # traced: use as v=$(scb_stat ...) || fail ...
@@ -876,4 +902,32 @@ for n, line in enumerate(sys.stdin, 1):
     print(json.dumps({"name": m.group(1), "labels": labels,
                       "value": v if math.isfinite(v) else m.group(3)}))
 '
+}
+
+# stats_json CTR: `sockops-cb stats CTR --json` into $STATS.
+stats_json()
+{
+	run_scb stats "$1" --json
+	STATS=$output
+	[ "$(jq -s length <<<"$STATS")" -eq 1 ] ||
+		fail "stats $1 --json: expected one object, got: $STATS"
+}
+
+# A hint for failed counts: a CNI pod registered by netns (other tests or
+# people on this machine) pins the node-wide link, which once doubled the
+# counters of hook-traced containers (see the regression test below).
+_netns_hint()
+{
+	[ ! -e "${SCB_PIN_LINKS%/*}/netns-link" ] ||
+		echo " [netns-link is pinned: a CNI netns target exists on this node; did its link count these sockets too?]"
+}
+
+# check JSON FILTER EXPECTED WHAT: a named assertion on one JSON value; the
+# value is compared as jq -c prints it.
+check()
+{
+	local got
+
+	got=$(jq -c "$2" <<<"$1") || fail "$4: jq $2 failed on: $1"
+	[ "$got" = "$3" ] || fail "$4: $2 is $got, expected $3 (in: $1)$(_netns_hint)"
 }

@@ -48,7 +48,7 @@ static inline int tap_done(void)
 
 /* Show an untrusted string on one diagnostic line: C escapes (\\, \xNN)
  * for what is not printable ASCII (not text_escape: that is under test). */
-static const char *tap_show(const char *s)
+static inline const char *tap_show(const char *s)
 {
 	static char bufs[4][600];
 	static int next;

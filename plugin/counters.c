@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "counters.h"
+#include "target.h"
+
+/* Per-CPU values come back rounded up to 8 bytes each. */
+#define PCPU_SIZE(t) ((sizeof(t) + 7) & ~7UL)
+
+static struct bpf_cgroup_storage_key storage_key(uint64_t cg_id)
+{
+	struct bpf_cgroup_storage_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.cgroup_inode_id = cg_id;
+	k.attach_type = BPF_CGROUP_SOCK_OPS;
+	return k;
+}
+
+static int put_pair(struct scb_node *n, uint64_t key, const void *pcpu, const void *trans,
+		    struct scb_error **err)
+{
+	if (!bpf_map_update_elem(n->stats_fd, &key, pcpu, BPF_ANY) &&
+	    !bpf_map_update_elem(n->trans_fd, &key, trans, BPF_ANY))
+		return 0;
+	scb_error_set(err, SCB_ERR_KERNEL, "cannot write the counters: %s", strerror(errno));
+	counters_delete(n, key);
+	return -1;
+}
+
+int counters_create(struct scb_node *n, uint64_t key, struct scb_error **err)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero;
+	int ret;
+
+	/* One zeroed buffer serves both values. */
+	zero = calloc(1, ncpu * PCPU_SIZE(struct scb_pcpu) + sizeof(struct scb_trans));
+	if (!zero)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	ret = put_pair(n, key, zero, zero, err);
+	free(zero);
+	return ret;
+}
+
+void counters_delete(struct scb_node *n, uint64_t key)
+{
+	bpf_map_delete_elem(n->stats_fd, &key);
+	bpf_map_delete_elem(n->trans_fd, &key);
+}
+
+/* All CPUs' copies of a cgroup target's storage, or NULL. */
+static char *storage_read(struct scb_node *n, uint64_t cg_id)
+{
+	struct bpf_cgroup_storage_key k = storage_key(cg_id);
+	int ncpu = libbpf_num_possible_cpus();
+	char *vals;
+
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_cg_pcpu));
+	if (vals && bpf_map_lookup_elem(n->cgstats_fd, &k, vals)) {
+		free(vals);
+		return NULL;
+	}
+	return vals;
+}
+
+/* The kernel keeps a cgroup's storage until the cgroup is gone, and
+ * gives it to the next link on that cgroup: a fresh attach starts from
+ * zero, not from the counters of an earlier target there. */
+static int zero_trans(struct scb_node *n, const struct bpf_cgroup_storage_key *k)
+{
+	struct scb_cg_shared zero;
+
+	memset(&zero, 0, sizeof(zero));
+	return bpf_map_update_elem(n->cgtrans_fd, k, &zero, BPF_EXIST);
+}
+
+int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t flags, bool fresh,
+		   struct scb_error **err)
+{
+	struct bpf_cgroup_storage_key k = storage_key(cg_id);
+	int ncpu = libbpf_num_possible_cpus(), c, ret;
+	struct scb_cg_pcpu *v;
+	char *vals;
+
+	vals = storage_read(n, cg_id);
+	if (!vals)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot read the link's storage: %s",
+				     strerror(errno));
+	for (c = 0; c < ncpu; c++) {
+		v = (struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(*v));
+		if (fresh)
+			memset(v, 0, sizeof(*v));
+		v->key = cg_id;
+		v->flags = flags;
+	}
+	/* A repeated attach of a live target only changes the flags. */
+	ret = bpf_map_update_elem(n->cgstats_fd, &k, vals, BPF_EXIST);
+	free(vals);
+	if (!ret && fresh)
+		ret = zero_trans(n, &k);
+	if (ret)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot write the link's storage: %s",
+				     strerror(errno));
+	return 0;
+}
+
+static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
+{
+	int i;
+
+	out->active_established += s->active_established;
+	out->passive_established += s->passive_established;
+	out->connect += s->connect;
+	out->listen += s->listen;
+	out->rto += s->rto;
+	out->retrans += s->retrans;
+	out->retrans_failed += s->retrans_failed;
+	out->rtt_sum_us += s->rtt_sum_us;
+	out->hdr_opt += s->hdr_opt;
+	out->closed += s->closed;
+	out->events_lost += s->events_lost;
+	out->flags_refused += s->flags_refused;
+	for (i = 0; i < SCB_HIST_SLOTS; i++) {
+		out->rtt_hist[i] += s->rtt_hist[i];
+		/* One atomic less per RTT callback: the histogram counts
+		 * every sample. */
+		out->rtt_samples += s->rtt_hist[i];
+	}
+}
+
+/* A live cgroup target: 0, or -1 when key has no storage. */
+static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
+{
+	struct bpf_cgroup_storage_key k = storage_key(key);
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct scb_cg_shared sh;
+	char *vals;
+
+	if (key & SCB_NETNS_BIT)
+		return -1;
+	vals = storage_read(n, key);
+	if (!vals)
+		return -1;
+	for (c = 0; c < ncpu; c++)
+		sum_pcpu(out, &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c);
+	free(vals);
+	if (!bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
+		memcpy(out->states, sh.trans.states, sizeof(out->states));
+	return 0;
+}
+
+static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct scb_trans tr;
+	char *vals;
+
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
+	if (!vals)
+		return -1;
+	if (bpf_map_lookup_elem(n->stats_fd, &key, vals)) {
+		free(vals);
+		return -1;
+	}
+	for (c = 0; c < ncpu; c++)
+		sum_pcpu(out, (struct scb_pcpu *)(vals + c * PCPU_SIZE(struct scb_pcpu)));
+	free(vals);
+	if (!bpf_map_lookup_elem(n->trans_fd, &key, &tr))
+		memcpy(out->states, tr.states, sizeof(out->states));
+	return 0;
+}
+
+int counters_read(struct scb_node *n, uint64_t key, struct scb_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!read_storage(n, key, out))
+		return 0;
+	memset(out, 0, sizeof(*out));
+	return read_hash(n, key, out);
+}
+
+int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err)
+{
+	struct bpf_cgroup_storage_key k = storage_key(key);
+	int ncpu = libbpf_num_possible_cpus(), c, ret;
+	struct scb_cg_shared sh;
+	char *vals, *pcpu;
+
+	vals = storage_read(n, key);
+	if (!vals)
+		return 0;	/* no live link: the hashes have them, if anyone */
+	pcpu = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
+	if (!pcpu) {
+		free(vals);
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	}
+	for (c = 0; c < ncpu; c++)
+		memcpy(pcpu + c * PCPU_SIZE(struct scb_pcpu),
+		       &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c,
+		       sizeof(struct scb_pcpu));
+	if (bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
+		memset(&sh, 0, sizeof(sh));
+	ret = put_pair(n, key, pcpu, &sh.trans, err);
+	free(pcpu);
+	free(vals);
+	return ret;
+}

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "nsiter.h"
+
+#define MAX_NETNS 256
+#define MAX_REC 256
+
+/* nftw has no user pointer: the walk's state is file-local. */
+static struct {
+	int fds[MAX_NETNS];
+	ino_t inos[MAX_NETNS];
+	int n;
+} walk;
+
+static void add_pid_netns(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || walk.n >= MAX_NETNS) {
+		close(fd);
+		return;
+	}
+	for (i = 0; i < walk.n; i++)
+		if (walk.inos[i] == st.st_ino) {
+			close(fd);
+			return;
+		}
+	walk.inos[walk.n] = st.st_ino;
+	walk.fds[walk.n++] = fd;
+}
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	char procs[PATH_MAX];
+	FILE *f;
+	int pid;
+
+	if (type != FTW_D)
+		return 0;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+	f = fopen(procs, "re");
+	if (!f)
+		return 0;
+	while (fscanf(f, "%d", &pid) == 1)
+		add_pid_netns(pid);
+	fclose(f);
+	return 0;
+}
+
+/* Run the iterator in one netns: bpf_iter_create binds it to ours. */
+static int run_in(int ns_fd, int self_fd, int link_fd, size_t rec_size, nsiter_fn fn,
+		  void *ctx, struct scb_error **err)
+{
+	char rec[MAX_REC];
+	int iter_fd;
+
+	if (setns(ns_fd, CLONE_NEWNET))
+		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot enter a netns: %s",
+				     strerror(errno));
+	iter_fd = bpf_iter_create(link_fd);
+	if (setns(self_fd, CLONE_NEWNET))
+		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot return to our netns: %s",
+				     strerror(errno));
+	if (iter_fd < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot start the tcp iterator: %s",
+				     strerror(errno));
+	while (read(iter_fd, rec, rec_size) == (ssize_t)rec_size)
+		fn(rec, ctx);
+	close(iter_fd);
+	return 0;
+}
+
+int nsiter_cgroup(const char *cg_abs, const char *prog_pin, size_t rec_size, nsiter_fn fn,
+		  void *ctx, struct scb_error **err)
+{
+	int prog_fd, link_fd = -1, self_fd = -1, ret = -1, i;
+
+	if (rec_size > MAX_REC)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "iterator record too large");
+	walk.n = 0;
+	prog_fd = bpf_obj_get(prog_pin);
+	if (prog_fd < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL,
+				     "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
+				     prog_pin, strerror(errno));
+	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
+	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (link_fd < 0 || self_fd < 0) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot create the tcp iterator: %s",
+			      strerror(errno));
+		goto out;
+	}
+	nftw(cg_abs, visit, 16, FTW_PHYS | FTW_MOUNT);
+	ret = 0;
+	for (i = 0; i < walk.n && !ret; i++)
+		ret = run_in(walk.fds[i], self_fd, link_fd, rec_size, fn, ctx, err);
+out:
+	for (i = 0; i < walk.n; i++)
+		close(walk.fds[i]);
+	if (self_fd >= 0)
+		close(self_fd);
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return ret;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# Nested targets: a container cgroup inside a traced pod cgroup. With
+# multi-attach the kernel runs both links for the container's sockets;
+# only the nearest traced cgroup counts them, once.
+
+load helpers
+
+@test "nested: a traced container inside a traced pod is counted once, for the container" {
+	local pod ctr other port=47321 p c
+
+	make_cgroup
+	pod=$SCB_CGROUP
+	ctr=$pod/ctr
+	other=$pod/other
+	mkdir "$ctr" "$other" || fail "mkdir"
+	SCB_CGROUPS+=("$ctr" "$other")
+	p=$(safename)-pod
+	c=$(safename)-ctr
+	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE,RTT
+	run_scb attach --cgroup "/${pod##*/}/ctr" --name "$c" --flags STATE,RTT
+
+	# Server in the pod's untraced child, client in the traced container.
+	start_in_cgroup "$other" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
+	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
+	for _ in 1 2 3; do
+		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
+			fail "client failed"
+	done
+	sleep 0.5
+
+	stats_json "$c"
+	check "$STATS" .connect 3 "the container"
+	check "$STATS" .established_active 3 "the container"
+	check "$STATS" .established_passive 0 "the container"
+	check "$STATS" '.state_transitions["SYN_SENT->ESTABLISHED"]' 3 "the container"
+	stats_json "$p"
+	# The pod has the server (its child 'other' is untraced), and none of
+	# the container's sockets.
+	check "$STATS" .connect 0 "the pod"
+	check "$STATS" .established_active 0 "the pod"
+	check "$STATS" .established_passive 3 "the pod"
+	check "$STATS" .listen 1 "the pod"
+	check "$STATS" '.state_transitions["SYN_SENT->ESTABLISHED"] // 0' 0 "the pod"
+	check "$STATS" '.state_transitions["SYN_RECV->ESTABLISHED"]' 3 "the pod"
+
+	# The container detached: the pod, now its nearest traced cgroup,
+	# counts its new connections.
+	run_scb detach "$c"
+	run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" || fail "client failed"
+	sleep 0.3
+	stats_json "$p"
+	check "$STATS" .established_active 1 "the pod after the container's detach"
+	run_scb detach "$p"
+}
