@@ -133,6 +133,25 @@ const char *flags_format(uint32_t mask, char *buf, size_t len)
 	return buf;
 }
 
+const char *flags_json_text(uint32_t mask, char *buf, size_t len)
+{
+	size_t i, off;
+
+	off = snprintf(buf, len, "[");
+	for (i = 0; i < N_FLAGS && off < len; i++) {
+		if (!(mask & flag_table[i].bit))
+			continue;
+		off += snprintf(buf + off, len - off, "%s\"%s\"", off > 1 ? "," : "",
+				flag_table[i].name);
+		mask &= ~flag_table[i].bit;
+	}
+	if (mask && off < len)
+		off += snprintf(buf + off, len - off, "%s\"0x%x\"", off > 1 ? "," : "", mask);
+	if (off < len)
+		snprintf(buf + off, len - off, "]");
+	return buf;
+}
+
 cJSON *flags_to_json(uint32_t mask)
 {
 	cJSON *arr = cJSON_CreateArray();

@@ -21,6 +21,9 @@ int flags_parse_json(const struct cJSON *arr, const char *what, uint32_t *mask,
 const char *flags_format(uint32_t mask, char *buf, size_t len);
 /* mask -> JSON array of names. */
 struct cJSON *flags_to_json(uint32_t mask);
+/* The same array as JSON text, e.g. ["RTO","STATE"]: a few hundred
+ * bytes at most (names and one hex number). */
+const char *flags_json_text(uint32_t mask, char *buf, size_t len);
 /* "RTO RETRANS STATE ..." for error messages. */
 const char *flags_known_list(void);
 

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "display.h"
 #include "conntime.h"
+#include "eventjson.h"
 #include "flagnames.h"
 #include "target.h"
 
@@ -39,6 +40,8 @@ struct trace_ctx {
 	uint64_t mono_to_real;
 	uint64_t keys[NAME_CACHE];
 	struct scb_target names[NAME_CACHE];
+	char frags[NAME_CACHE][EVENT_JSON_FRAG];	/* names as JSON, escaped once */
+	char line[EVENT_JSON_LINE];
 	int n_names;
 	struct conntime *starts;	/* for CLOSE durations */
 };
@@ -55,19 +58,6 @@ static const char trace_doc[] =
 	"EXAMPLES:\n"
 	"    sockops-cb trace\n"
 	"    sockops-cb trace web --duration 10 --json";
-
-static const char *const event_names[] = {
-	[SCB_EV_CONNECT] = "CONNECT",
-	[SCB_EV_ACTIVE_ESTABLISHED] = "ACTIVE_ESTABLISHED",
-	[SCB_EV_PASSIVE_ESTABLISHED] = "PASSIVE_ESTABLISHED",
-	[SCB_EV_LISTEN] = "LISTEN",
-	[SCB_EV_STATE] = "STATE",
-	[SCB_EV_RTT] = "RTT",
-	[SCB_EV_RTO] = "RTO",
-	[SCB_EV_RETRANS] = "RETRANS",
-	[SCB_EV_HDR_OPT] = "HDR_OPT",
-	[SCB_EV_CLOSE] = "CLOSE",
-};
 
 static error_t trace_parse(int key, char *arg, struct argp_state *state)
 {
@@ -100,51 +90,21 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static const struct scb_target *name_of(struct trace_ctx *c, uint64_t key)
+/* The cache slot of target key's names. */
+static int name_of(struct trace_ctx *c, uint64_t key)
 {
 	int i, slot;
 
 	for (i = 0; i < c->n_names; i++)
 		if (c->keys[i] == key)
-			return &c->names[i];
+			return i;
 	slot = c->n_names < NAME_CACHE ? c->n_names++ : (int)(key % NAME_CACHE);
 	if (bpf_map_lookup_elem(c->n->targets_fd, &key, &c->names[slot]))
 		memset(&c->names[slot], 0, sizeof(c->names[slot]));
 	c->keys[slot] = key;
-	return &c->names[slot];
-}
-
-/* dur_ms: the CLOSE summary's duration, -1 when the connection started
- * before the trace did. */
-static void details_json(cJSON *o, const struct scb_event *e, int64_t dur_ms)
-{
-	switch (e->type) {
-	case SCB_EV_STATE:
-		cJSON_AddStringToObject(o, "old_state", tcp_state_name(e->arg[0]));
-		cJSON_AddStringToObject(o, "new_state", tcp_state_name(e->arg[1]));
-		break;
-	case SCB_EV_RTT:
-		json_add_u64(o, "rtt_us", e->arg[0]);
-		break;
-	case SCB_EV_RTO:
-		json_add_u64(o, "retransmits", e->arg[0]);
-		json_add_u64(o, "rto_jiffies", e->arg[1]);
-		break;
-	case SCB_EV_RETRANS:
-		json_add_u64(o, "seq", e->arg[0]);
-		json_add_u64(o, "segs", e->arg[1]);
-		json_add_i64(o, "err", (int)e->arg[2]);
-		break;
-	case SCB_EV_CLOSE:
-		json_add_u64(o, "retransmits", e->arg[0]);
-		if (dur_ms >= 0)
-			json_add_u64(o, "duration_ms", dur_ms);
-		json_add_u64(o, "bytes_acked", e->bytes_acked);
-		json_add_u64(o, "bytes_received", e->bytes_received);
-		break;
-	default:
-		cJSON_AddItemToObject(o, "flags", flags_to_json(e->arg[0]));
-	}
+	if (c->json)
+		event_json_target(&c->names[slot], c->frags[slot], sizeof(c->frags[slot]));
+	return slot;
 }
 
 static void details_text(const struct scb_event *e, int64_t dur_ms, char *buf, size_t len)
@@ -206,41 +166,29 @@ static int64_t track_duration(struct trace_ctx *c, const struct scb_event *e)
 static void print_event(struct trace_ctx *c, const struct scb_event *e)
 {
 	int64_t dur_ms = track_duration(c, e);
-	const struct scb_target *t = name_of(c, e->target);
-	const char *ev = e->type < sizeof(event_names) / sizeof(event_names[0]) &&
-			 event_names[e->type] ? event_names[e->type] : "?";
+	int slot = name_of(c, e->target);
+	const struct scb_target *t = &c->names[slot];
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], det[160], tbuf[32];
 	uint64_t real = e->ts_ns + c->mono_to_real;
 	time_t sec = real / 1000000000ULL;
-	int fam = format_addrs(e->family, e->saddr, e->daddr, s, d, sizeof(s));
 	struct tm tm;
-	cJSON *o;
+	size_t n;
+	int fam;
 
 	if (c->json) {
-		o = cJSON_CreateObject();
-		snprintf(tbuf, sizeof(tbuf), "%llu.%06llu", (unsigned long long)(real / 1000000000ULL),
-			 (unsigned long long)(real / 1000 % 1000000));
-		cJSON_AddRawToObject(o, "time", tbuf);
-		target_json_fields(o, t);
-		cJSON_AddStringToObject(o, "event", ev);
-		cJSON_AddStringToObject(o, "family", fam == AF_INET6 ? "ipv6" : "ipv4");
-		cJSON_AddStringToObject(o, "saddr", s);
-		json_add_u64(o, "sport", e->lport);
-		cJSON_AddStringToObject(o, "daddr", d);
-		json_add_u64(o, "dport", e->rport);
-		json_add_u64(o, "srtt_us", e->srtt_us);
-		json_add_u64(o, "cookie", e->cookie);
-		details_json(o, e, dur_ms);
-		json_print_line(o);
+		n = event_json(c->line, sizeof(c->line) - 1, c->frags[slot], e, real, dur_ms);
+		c->line[n++] = '\n';
+		fwrite(c->line, 1, n, stdout);
 		return;
 	}
+	fam = format_addrs(e->family, e->saddr, e->daddr, s, d, sizeof(s));
 	localtime_r(&sec, &tm);
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
 	details_text(e, dur_ms, det, sizeof(det));
 	printf("%s.%03llu %-16.16s %-19s %s%s%s:%u -> %s%s%s:%u %s\n", tbuf,
-	       (unsigned long long)(real / 1000000ULL % 1000), target_label(t), ev,
-	       fam == AF_INET6 ? "[" : "", s, fam == AF_INET6 ? "]" : "", e->lport,
-	       fam == AF_INET6 ? "[" : "", d, fam == AF_INET6 ? "]" : "", e->rport, det);
+	       (unsigned long long)(real / 1000000ULL % 1000), target_label(t),
+	       event_name(e->type), fam == AF_INET6 ? "[" : "", s, fam == AF_INET6 ? "]" : "",
+	       e->lport, fam == AF_INET6 ? "[" : "", d, fam == AF_INET6 ? "]" : "", e->rport, det);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -353,7 +301,8 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = trace_parse,
 				   .args_doc = "[CONTAINER]", .doc = trace_doc };
 	struct trace_args a = { 0 };
-	struct trace_ctx c = { 0 };
+	/* ~270 KiB of caches: not on the stack. */
+	static struct trace_ctx c;
 	struct scb_target t;
 	struct scb_node n;
 	int lock, ret = -1;
