@@ -260,7 +260,13 @@ for p in prog prog-netns conns enable; do
 	PROG_MEM=$((PROG_MEM + ${m:-0}))
 done
 VAL_T=$(bpftool map show -j | jq -r --argjson ids "$(map_ids)" '.[] | select(.id as $i | $ids | index($i)) | select(.name == "targets") | .bytes_value')
-VAL_S=$(bpftool map show -j | jq -r --argjson ids "$(map_ids)" '.[] | select(.id as $i | $ids | index($i)) | select(.name == "stats") | .bytes_value')
+val_of()
+{
+	bpftool map show -j | jq -r --argjson ids "$(map_ids)" --arg m "$1" \
+		'.[] | select(.id as $i | $ids | index($i)) | select(.name == $m) | .bytes_value'
+}
+VAL_CS=$(val_of cgstats)
+VAL_CT=$(val_of cgtrans)
 
 ###############################################################################
 # Report.
@@ -296,10 +302,15 @@ for m in targets stats; do
 	[ -n "$a" ] && [ -n "$b" ] && [ "$D" -gt 0 ] &&
 		echo "   $m: $(((a - b) / D)) B per container"
 done
-PER=$(( ( $(memlock_of targets <<<"$M1") - $(memlock_of targets <<<"$M0") + $(memlock_of stats <<<"$M1") - $(memlock_of stats <<<"$M0") ) / (D > 0 ? D : 1) ))
-echo "   per container, maps: $PER B on $NCPU possible CPUs (targets value $VAL_T B + stats value $VAL_S B x $NCPU CPUs + hash element overhead)"
+# A live container's counters are its link's cgroup storage, which the
+# maps' memlock does not count: per-CPU value x CPUs + the shared value,
+# plus the kernel's struct bpf_cgroup_storage around each (~64 B).
+TGT=$(( ( $(memlock_of targets <<<"$M1") - $(memlock_of targets <<<"$M0") ) / (D > 0 ? D : 1) ))
+STOR=$((VAL_CS * NCPU + VAL_CT + 2 * 64))
+echo "   per container: targets entry $TGT B (memlock) + cgroup storage $STOR B ($VAL_CS B x $NCPU CPUs + $VAL_CT B shared + ~128 B)"
+echo "     = $((TGT + STOR)) B on $NCPU possible CPUs"
 for c in 8 32 64 128 256; do
-	echo "     on $c possible CPUs: ~$(( (PER - VAL_S * NCPU + VAL_S * c) / 1024 )) KiB"
+	echo "     on $c possible CPUs: ~$(( (TGT + VAL_CS * c + VAL_CT + 128) / 1024 )) KiB"
 done
 echo "   node, fixed: maps $(awk '{ s = 0; for (i = 1; i <= NF; i++) { split($i, a, "="); s += a[2] } print s }' <<<"$M0") B with no target, programs $PROG_MEM B"
 echo
