@@ -77,10 +77,13 @@ struct {
 } events SEC(".maps");
 
 /* control[0]: non-zero while a `trace` reader is attached; events cost
- * nothing when nobody reads them. */
+ * nothing when nobody reads them. control[1]: non-zero once two targets
+ * on this node were nested (one cgroup below another), set by user space
+ * before the second link exists; until then no socket can have a nearer
+ * link than the one running, and nearest() is skipped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u32);
 } control SEC(".maps");
@@ -199,6 +202,18 @@ static __always_inline bool resolve_netns(struct bpf_sock_ops *skops, struct whe
 	return w->st != NULL;
 }
 
+static __always_inline int control_on(__u32 i)
+{
+	__u32 *on = bpf_map_lookup_elem(&control, &i);
+
+	return on && *on;
+}
+
+static __always_inline int tracing(void)
+{
+	return control_on(SCB_CONTROL_TRACING);
+}
+
 /* The callback's target: the cgroup storage of the link that runs us,
  * or, for the netns-mode instance, the socket's netns. */
 static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
@@ -210,7 +225,7 @@ static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
 	pc = bpf_get_local_storage(&cgstats, 0);
 	if (!pc->key)	/* link made, storage not yet written */
 		return false;
-	if (!nearest(skops, pc->key))
+	if (control_on(SCB_CONTROL_NESTED) && !nearest(skops, pc->key))
 		return false;
 	w->key = pc->key;
 	w->flags = pc->flags;
@@ -268,12 +283,6 @@ static __always_inline void sock_init(struct bpf_sock_ops *skops, struct where *
 	s->flags = w->flags;
 }
 
-static __always_inline int tracing(void)
-{
-	__u32 zero = 0, *on = bpf_map_lookup_elem(&control, &zero);
-
-	return on && *on;
-}
 
 static __always_inline void emit(struct bpf_sock_ops *skops, struct where *w,
 				 __u32 type, __u32 a0, __u32 a1, __u32 a2)

@@ -17,6 +17,10 @@
 #define SCB_CGROUP_LEN		256
 #define SCB_SET_LEN		32
 
+/* Indexes of the `control` array. */
+#define SCB_CONTROL_TRACING	0	/* a `trace` reader is attached */
+#define SCB_CONTROL_NESTED	1	/* targets were nested on this node */
+
 /* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */
 #define SCB_FLAG_RTO			(1U << 0)
 #define SCB_FLAG_RETRANS		(1U << 1)

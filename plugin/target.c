@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "counters.h"
+#include "nesting.h"
 #include "target.h"
 #include "text.h"
 
@@ -156,6 +157,8 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *c
 	}
 	/* The target entry first, the link last. A retained target's
 	 * counters are replaced: the new link has its own. */
+	if (nesting_update(n, cg_abs, err))
+		goto out;
 	counters_delete(n, key);
 	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_ANY)) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot add the target: %s", strerror(errno));

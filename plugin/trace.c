@@ -241,9 +241,9 @@ static int take_lock(struct scb_error **err)
 
 static void set_tracing(struct scb_node *n, __u32 on)
 {
-	__u32 zero = 0;
+	__u32 i = SCB_CONTROL_TRACING;
 
-	bpf_map_update_elem(n->control_fd, &zero, &on, BPF_ANY);
+	bpf_map_update_elem(n->control_fd, &i, &on, BPF_ANY);
 }
 
 static int stream(struct trace_ctx *c, double duration, struct scb_error **err)

@@ -54,3 +54,35 @@ load helpers
 	check "$STATS" .established_active 1 "the pod after the container's detach"
 	run_scb detach "$p"
 }
+
+@test "nested: the pod attached after its container still leaves the container's sockets to the container" {
+	local pod ctr port=47322 p c
+
+	make_cgroup
+	pod=$SCB_CGROUP
+	ctr=$pod/ctr
+	mkdir "$ctr" || fail "mkdir"
+	SCB_CGROUPS+=("$ctr")
+	p=$(safename)-pod
+	c=$(safename)-ctr
+	run_scb attach --cgroup "/${pod##*/}/ctr" --name "$c" --flags STATE
+	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE
+
+	# Both ends in the container: every socket is the container's.
+	start_in_cgroup "$ctr" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
+	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
+	for _ in 1 2; do
+		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
+			fail "client failed"
+	done
+	sleep 0.5
+	stats_json "$c"
+	check "$STATS" .established_active 2 "the container"
+	check "$STATS" .established_passive 2 "the container"
+	check "$STATS" .closed 4 "the container"
+	stats_json "$p"
+	check "$STATS" '[.established_active, .established_passive, .listen, .closed]' '[0,0,0,0]' "the pod"
+	check "$STATS" '.state_transitions | length' 0 "the pod"
+	run_scb detach "$p"
+	run_scb detach "$c"
+}

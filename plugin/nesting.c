@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "cgroup.h"
+#include "nesting.h"
+#include "sockops.h"
+#include "target.h"
+
+static bool nested_on(struct scb_node *n)
+{
+	__u32 i = SCB_CONTROL_NESTED, on = 0;
+
+	return !bpf_map_lookup_elem(n->control_fd, &i, &on) && on;
+}
+
+static bool traced(struct scb_node *n, const char *dir)
+{
+	struct scb_target t;
+	uint64_t id;
+
+	return !cgroup_id(dir, &id, NULL) && !bpf_map_lookup_elem(n->targets_fd, &id, &t) &&
+	       t.kind == SCB_KIND_CGROUP && !t.removed_ns;
+}
+
+/* Any traced cgroup above cg_abs, up to the cgroup2 root. */
+static bool traced_above(struct scb_node *n, const char *cg_abs, const char *root)
+{
+	char dir[PATH_MAX], *slash;
+	size_t rlen = strlen(root);
+
+	snprintf(dir, sizeof(dir), "%s", cg_abs);
+	while ((slash = strrchr(dir, '/')) && (size_t)(slash - dir) >= rlen) {
+		*slash = '\0';
+		if (strlen(dir) < rlen)
+			break;
+		if (traced(n, dir))
+			return true;
+	}
+	return false;
+}
+
+/* nftw has no user pointer: the walk's state is file-local. */
+static struct {
+	struct scb_node *n;
+	bool found;
+} below;
+
+static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (type != FTW_D || ftw->level == 0)
+		return 0;
+	if (traced(below.n, path)) {
+		below.found = true;
+		return 1;	/* stop the walk */
+	}
+	return 0;
+}
+
+static bool traced_below(struct scb_node *n, const char *cg_abs)
+{
+	below.n = n;
+	below.found = false;
+	nftw(cg_abs, visit, 16, FTW_PHYS | FTW_MOUNT);
+	return below.found;
+}
+
+int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **err)
+{
+	__u32 i = SCB_CONTROL_NESTED, on = 1;
+	char root[PATH_MAX];
+
+	if (nested_on(n))
+		return 0;
+	if (cgroup2_mount(root, sizeof(root), err))
+		return -1;
+	if (!traced_above(n, cg_abs, root) && !traced_below(n, cg_abs))
+		return 0;
+	if (bpf_map_update_elem(n->control_fd, &i, &on, BPF_ANY))
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot switch on nested targets: %s",
+				     strerror(errno));
+	return 0;
+}
