@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +7,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "cgroup.h"
+#include "cgwalk.h"
 #include "nesting.h"
 #include "sockops.h"
 #include "target.h"
@@ -46,29 +45,14 @@ static bool traced_above(struct scb_node *n, const char *cg_abs, const char *roo
 	return false;
 }
 
-/* nftw has no user pointer: the walk's state is file-local. */
-static struct {
-	struct scb_node *n;
-	bool found;
-} below;
-
-static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int visit(const char *path, int depth, void *ctx)
 {
-	if (type != FTW_D || ftw->level == 0)
-		return 0;
-	if (traced(below.n, path)) {
-		below.found = true;
-		return 1;	/* stop the walk */
-	}
-	return 0;
+	return depth > 0 && traced(ctx, path);
 }
 
 static bool traced_below(struct scb_node *n, const char *cg_abs)
 {
-	below.n = n;
-	below.found = false;
-	nftw(cg_abs, visit, 16, FTW_PHYS | FTW_MOUNT);
-	return below.found;
+	return cgwalk(cg_abs, visit, n) != 0;
 }
 
 int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **err)

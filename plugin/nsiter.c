@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,19 +9,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "cgwalk.h"
 #include "nsiter.h"
 
 #define MAX_NETNS 256
 #define MAX_REC 256
 
-/* nftw has no user pointer: the walk's state is file-local. */
-static struct {
+/* The distinct netns of a cgroup tree's processes. */
+struct netns_set {
 	int fds[MAX_NETNS];
 	ino_t inos[MAX_NETNS];
 	int n;
-} walk;
+};
 
-static void add_pid_netns(pid_t pid)
+static void add_pid_netns(struct netns_set *walk, pid_t pid)
 {
 	char path[64];
 	struct stat st;
@@ -33,33 +32,31 @@ static void add_pid_netns(pid_t pid)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) || walk.n >= MAX_NETNS) {
+	if (fstat(fd, &st) || walk->n >= MAX_NETNS) {
 		close(fd);
 		return;
 	}
-	for (i = 0; i < walk.n; i++)
-		if (walk.inos[i] == st.st_ino) {
+	for (i = 0; i < walk->n; i++)
+		if (walk->inos[i] == st.st_ino) {
 			close(fd);
 			return;
 		}
-	walk.inos[walk.n] = st.st_ino;
-	walk.fds[walk.n++] = fd;
+	walk->inos[walk->n] = st.st_ino;
+	walk->fds[walk->n++] = fd;
 }
 
-static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int visit(const char *path, int depth, void *ctx)
 {
 	char procs[PATH_MAX];
 	FILE *f;
 	int pid;
 
-	if (type != FTW_D)
-		return 0;
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
 	f = fopen(procs, "re");
 	if (!f)
 		return 0;
 	while (fscanf(f, "%d", &pid) == 1)
-		add_pid_netns(pid);
+		add_pid_netns(ctx, pid);
 	fclose(f);
 	return 0;
 }
@@ -91,10 +88,10 @@ int nsiter_cgroup(const char *cg_abs, const char *prog_pin, size_t rec_size, nsi
 		  void *ctx, struct scb_error **err)
 {
 	int prog_fd, link_fd = -1, self_fd = -1, ret = -1, i;
+	struct netns_set set = { .n = 0 };
 
 	if (rec_size > MAX_REC)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "iterator record too large");
-	walk.n = 0;
 	prog_fd = bpf_obj_get(prog_pin);
 	if (prog_fd < 0)
 		return scb_error_set(err, SCB_ERR_KERNEL,
@@ -107,13 +104,13 @@ int nsiter_cgroup(const char *cg_abs, const char *prog_pin, size_t rec_size, nsi
 			      strerror(errno));
 		goto out;
 	}
-	nftw(cg_abs, visit, 16, FTW_PHYS | FTW_MOUNT);
+	cgwalk(cg_abs, visit, &set);
 	ret = 0;
-	for (i = 0; i < walk.n && !ret; i++)
-		ret = run_in(walk.fds[i], self_fd, link_fd, rec_size, fn, ctx, err);
+	for (i = 0; i < set.n && !ret; i++)
+		ret = run_in(set.fds[i], self_fd, link_fd, rec_size, fn, ctx, err);
 out:
-	for (i = 0; i < walk.n; i++)
-		close(walk.fds[i]);
+	for (i = 0; i < set.n; i++)
+		close(set.fds[i]);
 	if (self_fd >= 0)
 		close(self_fd);
 	if (link_fd >= 0)
