@@ -60,6 +60,9 @@ cleanup()
 		scb_network_rm "$NET"
 		scb_cni_firewall_cleanup
 		rm -rf "$TMP"
+		# The program stays loaded for the next container, as on a node;
+		# a demo leaves none behind (refused while anything is traced).
+		"$SCB" unload >/dev/null 2>&1
 	fi
 }
 
