@@ -76,8 +76,9 @@ struct {
 	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
 
-/* control[0]: non-zero while a `trace` reader is attached; events cost
- * nothing when nobody reads them. control[1]: non-zero once two targets
+/* control[0]: while a `trace` reader is attached, the event types it
+ * wants (bit 1 << type), else 0: events cost nothing when nobody reads
+ * them. control[1]: non-zero once two targets
  * on this node were nested (one cgroup below another), set by user space
  * before the second link exists; until then no socket can have a nearer
  * link than the one running, and nearest() is skipped. */
@@ -209,9 +210,14 @@ static __always_inline int control_on(__u32 i)
 	return on && *on;
 }
 
-static __always_inline int tracing(void)
+/* Is a reader attached and does it want events of this type? control[0]
+ * is the reader's mask of event types (bit 1 << type): events nobody
+ * asked for cost nothing. */
+static __always_inline int wanted(__u32 type)
 {
-	return control_on(SCB_CONTROL_TRACING);
+	__u32 i = SCB_CONTROL_TRACING, *mask = bpf_map_lookup_elem(&control, &i);
+
+	return mask && (*mask & (1U << type));
 }
 
 /* The callback's target: the cgroup storage of the link that runs us,
@@ -377,7 +383,7 @@ static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
 		__sync_fetch_and_add(&w.st->connect, 1);
 	else
 		__sync_fetch_and_add(&w.st->listen, 1);
-	if (tracing())
+	if (wanted(type))
 		emit(skops, &w, type, w.flags, 0, 0);
 }
 
@@ -394,11 +400,10 @@ static __always_inline void on_state(struct bpf_sock_ops *skops)
 		__sync_fetch_and_add(&tr->states[old][new], 1);
 	if (new == TCP_CLOSE)
 		__sync_fetch_and_add(&w.st->closed, 1);
-	if (!tracing())
-		return;
-	emit(skops, &w, SCB_EV_STATE, old, new, 0);
+	if (wanted(SCB_EV_STATE))
+		emit(skops, &w, SCB_EV_STATE, old, new, 0);
 	/* The summary: the reader knows when the connection started. */
-	if (new == TCP_CLOSE)
+	if (new == TCP_CLOSE && wanted(SCB_EV_CLOSE))
 		emit(skops, &w, SCB_EV_CLOSE, skops->total_retrans, 0, 0);
 }
 
@@ -418,7 +423,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 	/* rtt_samples is the histogram's sum, added up by readers. */
 	__sync_fetch_and_add(&w.st->rtt_sum_us, us);
 	__sync_fetch_and_add(&w.st->rtt_hist[slot], 1);
-	if (tracing())
+	if (wanted(SCB_EV_RTT))
 		emit(skops, &w, SCB_EV_RTT, us, 0, 0);
 }
 
@@ -429,7 +434,7 @@ static __always_inline void on_rto(struct bpf_sock_ops *skops)
 	if (!resolve(skops, &w))
 		return;
 	__sync_fetch_and_add(&w.st->rto, 1);
-	if (tracing())
+	if (wanted(SCB_EV_RTO))
 		emit(skops, &w, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
 }
 
@@ -442,7 +447,7 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops)
 		return;
 	/* The callback also fires for retransmits that failed to go out. */
 	__sync_fetch_and_add(err ? &w.st->retrans_failed : &w.st->retrans, 1);
-	if (tracing())
+	if (wanted(SCB_EV_RETRANS))
 		emit(skops, &w, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
 }
 

@@ -18,7 +18,7 @@
 #define SCB_SET_LEN		32
 
 /* Indexes of the `control` array. */
-#define SCB_CONTROL_TRACING	0	/* a `trace` reader is attached */
+#define SCB_CONTROL_TRACING	0	/* event types a `trace` reader wants */
 #define SCB_CONTROL_NESTED	1	/* targets were nested on this node */
 
 /* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */

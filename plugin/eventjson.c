@@ -7,26 +7,8 @@
 #include <cjson/cJSON.h>
 #include "display.h"
 #include "eventjson.h"
+#include "evtypes.h"
 #include "flagnames.h"
-
-static const char *const event_names[] = {
-	[SCB_EV_CONNECT] = "CONNECT",
-	[SCB_EV_ACTIVE_ESTABLISHED] = "ACTIVE_ESTABLISHED",
-	[SCB_EV_PASSIVE_ESTABLISHED] = "PASSIVE_ESTABLISHED",
-	[SCB_EV_LISTEN] = "LISTEN",
-	[SCB_EV_STATE] = "STATE",
-	[SCB_EV_RTT] = "RTT",
-	[SCB_EV_RTO] = "RTO",
-	[SCB_EV_RETRANS] = "RETRANS",
-	[SCB_EV_HDR_OPT] = "HDR_OPT",
-	[SCB_EV_CLOSE] = "CLOSE",
-};
-
-const char *event_name(uint32_t type)
-{
-	return type < sizeof(event_names) / sizeof(event_names[0]) && event_names[type] ?
-	       event_names[type] : "?";
-}
 
 void event_json_target(const struct scb_target *t, char *frag, size_t len)
 {

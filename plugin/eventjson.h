@@ -20,7 +20,5 @@ void event_json_target(const struct scb_target *t, char *frag, size_t len);
  * dur_ms: a CLOSE's duration, -1 when unknown. Returns the length. */
 size_t event_json(char *buf, size_t len, const char *frag, const struct scb_event *e,
 		  uint64_t real_ns, int64_t dur_ms);
-/* The name of an event type, "?" for unknown ones. */
-const char *event_name(uint32_t type);
 
 #endif

@@ -792,6 +792,39 @@ wait_file()
 	done <<<"$out"
 }
 
+@test "trace --events: only the types asked for; CLOSE still timed; counters unaffected; a bad type is refused" {
+	local name cgu trace=$BATS_TEST_TMPDIR/trace.json rtt0 out
+
+	name=$(safename)
+	new_target "$name"
+	make_cgroup
+	cgu=$SCB_CGROUP
+	bg_in_ns "$cgu" "$NS" socat "TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr" \
+		SYSTEM:'wc -c'
+	scb_wait_for_port "$SCB_BG_PID" "$PORT" || fail "no server"
+
+	stats_json "$name"
+	rtt0=$(jq .rtt_samples <<<"$STATS")
+	start_trace "$trace" "$name" --events state+close
+	out=$(in_ns "$CG" "$NS" python3 -c "$CLOSE_CLIENT_PY" "$PORT" 1000 65536) ||
+		fail "client failed: $out"
+	wait_quiet "$name"
+	stop_trace
+
+	expect "event types" "$(jq -r .event "$trace" | sort -u | tr '\n' ' ')" "CLOSE STATE "
+	expect "CLOSE events" "$(jq -s '[.[] | select(.event == "CLOSE")] | length' "$trace")" 2
+	# Timed from the connection's start, which the reader saw but did not print.
+	jq -e -s 'all(.[] | select(.event == "CLOSE"); .duration_ms >= 0 and .duration_ms < 10000)' \
+		"$trace" >/dev/null || fail "a CLOSE without a duration: $(grep CLOSE "$trace")"
+	stats_json "$name"
+	[ "$(jq ".rtt_samples - $rtt0" <<<"$STATS")" -gt 0 ] ||
+		fail "no RTT sample counted while RTT events were off: $STATS"
+
+	run_scb '?' trace --events STATE,NOPE
+	[ "$status" -ne 0 ] || fail "an unknown event type was accepted"
+	assert_output --partial 'unknown event type "NOPE"'
+}
+
 ###############################################################################
 # stats --plot
 
