@@ -103,7 +103,7 @@ setup()
 			# The reader switches events on once its ring buffer is open.
 			for _ in $(seq 100); do
 				bpftool map dump pinned /sys/fs/bpf/sockops-cb/control -j 2>/dev/null |
-					jq -e '.[0].value != 0' >/dev/null 2>&1 && break
+					jq -e '.[0].formatted.value != 0' >/dev/null 2>&1 && break
 				sleep 0.02
 			done
 		fi

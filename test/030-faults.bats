@@ -181,6 +181,22 @@ stop_container()
 	assert_dir_not_exists "$1"
 }
 
+# wait_link_released ID: once a cgroup is removed the kernel releases it,
+# and its links with it, asynchronously; poststop then finds the target by
+# a scan instead of through the link. Wait for that, so that every kill
+# round walks the same path.
+wait_link_released()
+{
+	local i
+
+	for ((i = 0; i < 200; i++)); do
+		[ "$(bpftool -j link show pinned "$SCB_PIN_LINKS/$1" 2>/dev/null |
+			jq -r '.cgroup_id // 0')" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "the link of $1 still holds its removed cgroup after 10 s"
+}
+
 # oci_state STAGE ID PID: the state podman hands the hook, in $STATE.
 # (printf, not jq: this runs a few thousand times per file.)
 oci_state()
@@ -457,6 +473,7 @@ round_poststop()
 	cga=$CTR_CG
 	hook createRuntime "$a" "$CTR_PID"
 	stop_container "$cga"
+	wait_link_released "$a"
 	kill_hook "$1" "$2" poststop "$a"
 
 	new_container "$a"
