@@ -296,7 +296,7 @@ echo
 echo "== Memory (bpftool map show: bytes_memlock) =="
 echo "   with $N1 targets: $M1"
 echo "   with $N0 targets: $M0"
-for m in targets stats; do
+for m in targets; do
 	a=$(memlock_of "$m" <<<"$M1")
 	b=$(memlock_of "$m" <<<"$M0")
 	[ -n "$a" ] && [ -n "$b" ] && [ "$D" -gt 0 ] &&

@@ -140,6 +140,27 @@ static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
 	return tp ? tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup : NULL;
 }
 
+/* Walk up from the socket's cgroup: the id of the first cgroup that is
+ * stop_id or a traced target, 0 if none within SCB_ANCESTOR_DEPTH. */
+static __always_inline __u64 first_traced(struct bpf_sock_ops *skops, __u64 stop_id)
+{
+	struct cgroup *cg = sock_cgroup(skops);
+	struct scb_target *t;
+	__u64 id;
+	int i;
+
+	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
+		id = cg->kn->id;
+		if (id == stop_id)
+			return id;
+		t = bpf_map_lookup_elem(&targets, &id);
+		if (t && !t->removed_ns)
+			return id;
+		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	}
+	return 0;
+}
+
 /* With multi-attach the kernel runs every program attached to the
  * socket's cgroup and to its ancestors: a container inside a traced pod
  * runs the container's link and the pod's. Only the link of the nearest
@@ -147,40 +168,9 @@ static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
  * a socket in the very cgroup of the link, costs three loads. */
 static __always_inline bool nearest(struct bpf_sock_ops *skops, __u64 link_key)
 {
-	struct cgroup *cg = sock_cgroup(skops);
-	struct scb_target *t;
-	__u64 id;
-	int i;
+	__u64 id = first_traced(skops, link_key);
 
-	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
-		id = cg->kn->id;
-		if (id == link_key)
-			return true;
-		t = bpf_map_lookup_elem(&targets, &id);
-		if (t && !t->removed_ns)
-			return false;	/* a nearer link has it */
-		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
-	}
-	return true;
-}
-
-/* For the netns-mode instance: is any cgroup above the socket traced?
- * Then a cgroup link has the socket. */
-static __always_inline bool in_traced_cgroup(struct bpf_sock_ops *skops)
-{
-	struct cgroup *cg = sock_cgroup(skops);
-	struct scb_target *t;
-	__u64 id;
-	int i;
-
-	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
-		id = cg->kn->id;
-		t = bpf_map_lookup_elem(&targets, &id);
-		if (t && !t->removed_ns)
-			return true;
-		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
-	}
-	return false;
+	return !id || id == link_key;
 }
 
 /* The netns-mode instance runs for every socket on the node: the netns
@@ -196,18 +186,19 @@ static __always_inline bool resolve_netns(struct bpf_sock_ops *skops, struct whe
 	t = bpf_map_lookup_elem(&targets, &w->key);
 	if (!t || t->removed_ns)
 		return false;
-	if (!(sk && bpf_sk_storage_get(&socks, sk, NULL, 0)) && in_traced_cgroup(skops))
+	/* A traced cgroup above the socket: a cgroup link has it. */
+	if (!(sk && bpf_sk_storage_get(&socks, sk, NULL, 0)) && first_traced(skops, 0))
 		return false;
 	w->flags = t->flags;
 	w->st = bpf_map_lookup_elem(&stats, &w->key);
 	return w->st != NULL;
 }
 
-static __always_inline int control_on(__u32 i)
+static __always_inline __u32 control_word(__u32 i)
 {
-	__u32 *on = bpf_map_lookup_elem(&control, &i);
+	__u32 *v = bpf_map_lookup_elem(&control, &i);
 
-	return on && *on;
+	return v ? *v : 0;
 }
 
 /* Is a reader attached and does it want events of this type? control[0]
@@ -215,9 +206,7 @@ static __always_inline int control_on(__u32 i)
  * asked for cost nothing. */
 static __always_inline int wanted(__u32 type)
 {
-	__u32 i = SCB_CONTROL_TRACING, *mask = bpf_map_lookup_elem(&control, &i);
-
-	return mask && (*mask & (1U << type));
+	return control_word(SCB_CONTROL_TRACING) & (1U << type);
 }
 
 /* The callback's target: the cgroup storage of the link that runs us,
@@ -231,7 +220,7 @@ static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
 	pc = bpf_get_local_storage(&cgstats, 0);
 	if (!pc->key)	/* link made, storage not yet written */
 		return false;
-	if (control_on(SCB_CONTROL_NESTED) && !nearest(skops, pc->key))
+	if (control_word(SCB_CONTROL_NESTED) && !nearest(skops, pc->key))
 		return false;
 	w->key = pc->key;
 	w->flags = pc->flags;
@@ -286,7 +275,6 @@ static __always_inline void sock_init(struct bpf_sock_ops *skops, struct where *
 		return;
 	s->target = w->key;
 	s->start_ns = bpf_ktime_get_ns();
-	s->flags = w->flags;
 }
 
 /* Not inlined: one copy instead of one per callback type keeps the hot

@@ -156,12 +156,10 @@ struct scb_event {
 };
 
 /* Per-socket record of the netns-mode instance (socket storage): its
- * target, found once per connection. retrans is unused. */
+ * target, found once per connection, and when it started (`conns`). */
 struct scb_sock {
 	__u64 target;
 	__u64 start_ns;
-	__u32 flags;
-	__u32 retrans;
 };
 
 /* One live traced connection, written by the conns iterator. */

@@ -99,14 +99,6 @@ connect_n()
 	done" || fail "connect_n: a client failed"
 }
 
-# stats_json NAME: `stats NAME --json` into $STATS.
-stats_json()
-{
-	STATS=$("$SCB" stats "$1" --json) || fail "stats $1 --json failed"
-	[ "$(jq -s length <<<"$STATS")" -eq 1 ] ||
-		fail "stats $1 --json: expected one object, got: $STATS"
-}
-
 # wait_quiet NAME: until two reads of NAME's counters 0.3 s apart agree
 # (the last ACKs and state changes of closed connections have landed).
 wait_quiet()
