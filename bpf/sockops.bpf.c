@@ -353,55 +353,45 @@ static __always_inline __u32 log2_slot(__u32 v)
 /* CONNECT, ESTABLISHED, LISTEN: the points where the kernel lets us set
  * a socket's flags. A target with an empty mask gets no socket record:
  * no callback will follow. */
-static __always_inline void on_start(struct bpf_sock_ops *skops, __u32 type)
+static __always_inline void on_start(struct bpf_sock_ops *skops, struct where *w, __u32 type)
 {
-	struct where w;
-
-	if (!resolve(skops, &w))
-		return;
-	if (w.flags) {
-		set_flags(skops, &w);
-		sock_init(skops, &w);
+	if (w->flags) {
+		set_flags(skops, w);
+		sock_init(skops, w);
 	}
 	if (type == SCB_EV_ACTIVE_ESTABLISHED)
-		__sync_fetch_and_add(&w.st->active_established, 1);
+		__sync_fetch_and_add(&w->st->active_established, 1);
 	else if (type == SCB_EV_PASSIVE_ESTABLISHED)
-		__sync_fetch_and_add(&w.st->passive_established, 1);
+		__sync_fetch_and_add(&w->st->passive_established, 1);
 	else if (type == SCB_EV_CONNECT)
-		__sync_fetch_and_add(&w.st->connect, 1);
+		__sync_fetch_and_add(&w->st->connect, 1);
 	else
-		__sync_fetch_and_add(&w.st->listen, 1);
+		__sync_fetch_and_add(&w->st->listen, 1);
 	if (wanted(type))
-		emit(skops, &w, type, w.flags, 0, 0);
+		emit(skops, w, type, w->flags, 0, 0);
 }
 
-static __always_inline void on_state(struct bpf_sock_ops *skops)
+static __always_inline void on_state(struct bpf_sock_ops *skops, struct where *w)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
 	struct scb_trans *tr;
-	struct where w;
 
-	if (!resolve(skops, &w))
-		return;
-	tr = trans_of(&w);
+	tr = trans_of(w);
 	if (tr && old < SCB_TCP_STATES && new < SCB_TCP_STATES)
 		__sync_fetch_and_add(&tr->states[old][new], 1);
 	if (new == TCP_CLOSE)
-		__sync_fetch_and_add(&w.st->closed, 1);
+		__sync_fetch_and_add(&w->st->closed, 1);
 	if (wanted(SCB_EV_STATE))
-		emit(skops, &w, SCB_EV_STATE, old, new, 0);
+		emit(skops, w, SCB_EV_STATE, old, new, 0);
 	/* The summary: the reader knows when the connection started. */
 	if (new == TCP_CLOSE && wanted(SCB_EV_CLOSE))
-		emit(skops, &w, SCB_EV_CLOSE, skops->total_retrans, 0, 0);
+		emit(skops, w, SCB_EV_CLOSE, skops->total_retrans, 0, 0);
 }
 
-static __always_inline void on_rtt(struct bpf_sock_ops *skops)
+static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct where *w)
 {
-	struct where w;
 	__u32 us, slot;
 
-	if (!resolve(skops, &w))
-		return;
 	/* args[0] is the sample (mrtt) on kernels >= 6.10; older ones pass
 	 * nothing and the smoothed RTT is the best we have. */
 	us = skops->args[0] ? skops->args[0] : skops->srtt_us >> 3;
@@ -409,79 +399,91 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops)
 	if (slot >= SCB_HIST_SLOTS)
 		slot = SCB_HIST_SLOTS - 1;
 	/* rtt_samples is the histogram's sum, added up by readers. */
-	__sync_fetch_and_add(&w.st->rtt_sum_us, us);
-	__sync_fetch_and_add(&w.st->rtt_hist[slot], 1);
+	__sync_fetch_and_add(&w->st->rtt_sum_us, us);
+	__sync_fetch_and_add(&w->st->rtt_hist[slot], 1);
 	if (wanted(SCB_EV_RTT))
-		emit(skops, &w, SCB_EV_RTT, us, 0, 0);
+		emit(skops, w, SCB_EV_RTT, us, 0, 0);
 }
 
-static __always_inline void on_rto(struct bpf_sock_ops *skops)
+static __always_inline void on_rto(struct bpf_sock_ops *skops, struct where *w)
 {
-	struct where w;
-
-	if (!resolve(skops, &w))
-		return;
-	__sync_fetch_and_add(&w.st->rto, 1);
+	__sync_fetch_and_add(&w->st->rto, 1);
 	if (wanted(SCB_EV_RTO))
-		emit(skops, &w, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
+		emit(skops, w, SCB_EV_RTO, skops->args[0], skops->args[1], 0);
 }
 
-static __always_inline void on_retrans(struct bpf_sock_ops *skops)
+static __always_inline void on_retrans(struct bpf_sock_ops *skops, struct where *w)
 {
 	int err = skops->args[2];
-	struct where w;
 
-	if (!resolve(skops, &w))
-		return;
 	/* The callback also fires for retransmits that failed to go out. */
-	__sync_fetch_and_add(err ? &w.st->retrans_failed : &w.st->retrans, 1);
+	__sync_fetch_and_add(err ? &w->st->retrans_failed : &w->st->retrans, 1);
 	if (wanted(SCB_EV_RETRANS))
-		emit(skops, &w, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
+		emit(skops, w, SCB_EV_RETRANS, skops->args[0], skops->args[1], err);
 }
 
-static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops)
+/* The callbacks we act on; the others (TIMEOUT_INIT, RWND_INIT,
+ * NEEDS_ECN, ...), which every socket of an attached cgroup makes
+ * whatever its flags, return before any lookup. */
+#define SCB_OPS_HANDLED							\
+	(1U << BPF_SOCK_OPS_TCP_CONNECT_CB |				\
+	 1U << BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB |			\
+	 1U << BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB |			\
+	 1U << BPF_SOCK_OPS_TCP_LISTEN_CB |				\
+	 1U << BPF_SOCK_OPS_STATE_CB | 1U << BPF_SOCK_OPS_RTT_CB |	\
+	 1U << BPF_SOCK_OPS_RTO_CB | 1U << BPF_SOCK_OPS_RETRANS_CB |	\
+	 1U << BPF_SOCK_OPS_PARSE_HDR_OPT_CB |				\
+	 1U << BPF_SOCK_OPS_HDR_OPT_LEN_CB |				\
+	 1U << BPF_SOCK_OPS_WRITE_HDR_OPT_CB)
+
+/* Everything but RTT, out of line: RTT's path through the program stays
+ * short and straight. */
+static __noinline void on_other(struct bpf_sock_ops *skops, struct where *w, __u32 op)
 {
-	struct where w;
-
-	if (!resolve(skops, &w))
-		return;
-	__sync_fetch_and_add(&w.st->hdr_opt, 1);
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		on_start(skops, w, SCB_EV_CONNECT);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		on_start(skops, w, SCB_EV_ACTIVE_ESTABLISHED);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		on_start(skops, w, SCB_EV_PASSIVE_ESTABLISHED);
+		break;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		on_start(skops, w, SCB_EV_LISTEN);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		on_state(skops, w);
+		break;
+	case BPF_SOCK_OPS_RTO_CB:
+		on_rto(skops, w);
+		break;
+	case BPF_SOCK_OPS_RETRANS_CB:
+		on_retrans(skops, w);
+		break;
+	default:	/* the header-option callbacks */
+		__sync_fetch_and_add(&w->st->hdr_opt, 1);
+		break;
+	}
 }
 
+/* The target is resolved once, before the dispatch: one copy of that
+ * code for every callback type keeps the program small, which is what
+ * counts where callbacks run with cold caches (bulk). RTT, by far the
+ * most frequent callback, is handled inline. */
 SEC("sockops")
 int scb_sockops(struct bpf_sock_ops *skops)
 {
-	switch (skops->op) {
-	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		on_start(skops, SCB_EV_CONNECT);
-		break;
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		on_start(skops, SCB_EV_ACTIVE_ESTABLISHED);
-		break;
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		on_start(skops, SCB_EV_PASSIVE_ESTABLISHED);
-		break;
-	case BPF_SOCK_OPS_TCP_LISTEN_CB:
-		on_start(skops, SCB_EV_LISTEN);
-		break;
-	case BPF_SOCK_OPS_STATE_CB:
-		on_state(skops);
-		break;
-	case BPF_SOCK_OPS_RTT_CB:
-		on_rtt(skops);
-		break;
-	case BPF_SOCK_OPS_RTO_CB:
-		on_rto(skops);
-		break;
-	case BPF_SOCK_OPS_RETRANS_CB:
-		on_retrans(skops);
-		break;
-	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
-	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
-	case BPF_SOCK_OPS_WRITE_HDR_OPT_CB:
-		on_hdr_opt(skops);
-		break;
-	}
+	__u32 op = skops->op;
+	struct where w;
+
+	if (op >= 32 || !((1U << op) & SCB_OPS_HANDLED) || !resolve(skops, &w))
+		return 1;
+	if (op == BPF_SOCK_OPS_RTT_CB)
+		on_rtt(skops, &w);
+	else
+		on_other(skops, &w, op);
 	return 1;
 }
 

@@ -71,8 +71,12 @@ struct scb_target {
 };
 
 /* Counters of one target, per CPU in the `stats` map; user space sums
- * the CPUs. */
+ * the CPUs. RTT's two first: with the key and flags before them
+ * (struct scb_cg_pcpu), the most frequent callback touches one or two
+ * cache lines of it. */
 #define SCB_COUNTERS							\
+	__u64 rtt_sum_us;						\
+	__u64 rtt_hist[SCB_HIST_SLOTS];					\
 	__u64 active_established;					\
 	__u64 passive_established;					\
 	__u64 connect;							\
@@ -81,12 +85,10 @@ struct scb_target {
 	__u64 retrans;							\
 	__u64 retrans_failed;						\
 	__u64 rtt_samples;	/* user space: the histogram's sum */	\
-	__u64 rtt_sum_us;						\
 	__u64 hdr_opt;							\
 	__u64 closed;							\
 	__u64 events_lost;						\
-	__u64 flags_refused;	/* sockets where the kernel refused bits */ \
-	__u64 rtt_hist[SCB_HIST_SLOTS];
+	__u64 flags_refused;	/* sockets where the kernel refused bits */
 
 struct scb_pcpu {
 	SCB_COUNTERS
