@@ -114,6 +114,7 @@ if [ -s "$SC" ] && [[ " ${BENCHES[*]} " == *" scale "* ]]; then
 	verdict "poststop cost with $last left / with 10 (flat: <= 1.2)" \
 		"$(awk -v a="$(win poststop "$last")" -v b="$(win poststop 10)" 'BEGIN { print a / b }')" "<=" 1.2
 	verdict "stats --json with all attached (ms, median)" "$(s stats)" "<=" 200
+	verdict "Prometheus scrape of serve with all attached (ms, median)" "$(s scrape)" "<=" 200
 	mem=$(awk '/Slab\+Percpu:/ { for (i = 1; i <= NF; i++) if ($i == "B") print $(i - 1) }' "$BENCH_OUT/scale.txt" 2>/dev/null)
 	verdict "kernel memory per container, Slab+Percpu (KiB)" \
 		"$(awk -v b="$mem" 'BEGIN { print (b == "") ? "nan" : b / 1024 }')" "<=" 64

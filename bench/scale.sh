@@ -9,6 +9,8 @@
 #   - kernel memory per container: /proc/meminfo Slab+Percpu and the maps'
 #     memlock before and after the N attaches (cgroups made beforehand)
 #   - `sockops-cb stats --json` and `list --json` with all attached
+#   - a Prometheus scrape of them all: `sockops-cb serve` on 127.0.0.1,
+#     scraped with curl (the whole HTTP exchange), and `metrics`
 #   - ns per callback of our program (bpf_stats, rr and crr loads of
 #     net.sh's setup) with 2 targets, then with N+2 attached
 #   - poststop cost around N, N/2, N/10 and 10 attached while tearing down
@@ -24,7 +26,7 @@ N=${BENCH_SCALE_N:-1000}
 FLAGS=RTT,STATE,RETRANS,RTO
 
 bench_init
-bench_tools jq:jq bpftool:bpftool
+bench_tools jq:jq bpftool:bpftool curl:curl
 mkdir -p "$BENCH_OUT"
 RAW=$BENCH_OUT/scale.tsv
 : >"$RAW"
@@ -142,6 +144,37 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 done
 STATS_BYTES=$("$SCB" stats --json | wc -c)
 
+# scrape_ms URL: one scrape, whole HTTP exchange as curl sees it, in ms;
+# the body is kept in $BENCH_TMP/scrape.
+scrape_ms()
+{
+	curl -sf -o "$BENCH_TMP/scrape" -w '%{time_total}\n' "$1" |
+		awk '{ printf "%.3f\n", $1 * 1000 }'
+}
+
+SERVE_PORT=$((20000 + $$ % 20000))
+SERVE_URL=http://127.0.0.1:$SERVE_PORT/metrics
+bench_bg "$SCB" serve --listen "127.0.0.1:$SERVE_PORT" 2>"$BENCH_TMP/serve.err"
+SERVE_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+	curl -sf -o /dev/null "$SERVE_URL" && break
+	kill -0 "$SERVE_PID" 2>/dev/null || bench_die "serve exited: $(cat "$BENCH_TMP/serve.err")"
+	sleep 0.05
+done
+bench_msg "Prometheus scrape with $ATTACHED targets, $BENCH_ROUNDS rounds"
+for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+	v=$(scrape_ms "$SERVE_URL") && [ -n "$v" ] || bench_die "scrape of $SERVE_URL failed"
+	row scrape "$r" "$v"
+	row metrics "$r" "$(ms "$SCB" metrics)"
+done
+bench_kill "$SERVE_PID"
+SCRAPE_BYTES=$(wc -c <"$BENCH_TMP/scrape")
+# Every container must be in the scrape, not just a fast empty answer.
+SCRAPE_TARGETS=$(grep -c '^sockops_cb_target_info{' "$BENCH_TMP/scrape")
+SCRAPE_SERIES=$(grep -vc '^#' "$BENCH_TMP/scrape")
+[ "$SCRAPE_TARGETS" -eq "$ATTACHED" ] ||
+	bench_die "the scrape has $SCRAPE_TARGETS targets, $ATTACHED are attached"
+
 bench_msg "callback cost with $ATTACHED targets, $BENCH_ROUNDS rounds"
 callback_cost "$N"
 
@@ -182,10 +215,12 @@ echo "   Slab+Percpu: $((MEM1 - MEM0)) KiB in all, $(( (MEM1 - MEM0) * 1024 / N 
 echo "   maps' memlock: $(( (ML1 - ML0) / 1024 )) KiB in all, $(( (ML1 - ML0) / N )) B per container"
 echo
 echo "== With $ATTACHED targets attached: whole process, ms =="
-for k in stats list stats-text; do
+for k in stats list stats-text scrape metrics; do
 	printf '%-10s %s\n' "$k" "$(col "$k" | stats | awk '{ printf "%.1f (%.1f-%.1f)", $1, $2, $3 }')"
 done
-echo "   (stats --json, list --json, stats: median (min-max) of $BENCH_ROUNDS; stats --json output $STATS_BYTES bytes)"
+echo "   (stats --json, list --json, stats, a scrape of serve (curl's time_total), metrics:"
+echo "   median (min-max) of $BENCH_ROUNDS; stats --json $STATS_BYTES bytes; the scrape $SCRAPE_BYTES bytes,"
+echo "   $SCRAPE_SERIES series, all $SCRAPE_TARGETS targets)"
 echo
 echo "== ns per callback (bpf_stats), all four flags: 2 targets vs $((N + 2)) =="
 for w in rr crr; do
