@@ -14,9 +14,6 @@
 #define TCP_CLOSE	7
 #define SCB_NETNS_BIT	(1ULL << 63)
 
-/* Bytes in the ring buffer before we wake the reader; below that the
- * reader polls. A wake-up per event costs ~8 µs (see docs/performance.md). */
-const volatile __u32 wakeup_bytes = 64 * 1024;
 /* Set in the instance attached node-wide for netns-registered pods. */
 const volatile bool netns_mode = false;
 
@@ -284,7 +281,6 @@ static __noinline void emit_args(struct bpf_sock_ops *skops, struct where *w, __
 				  __u32 args[3])
 {
 	struct scb_event *e;
-	__u64 flags, avail;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -320,12 +316,10 @@ static __noinline void emit_args(struct bpf_sock_ops *skops, struct where *w, __
 	e->arg[2] = args[2];
 	e->bytes_acked = skops->bytes_acked;
 	e->bytes_received = skops->bytes_received;
-	/* Wake the reader once, when the backlog crosses the threshold; a
-	 * slow reader must not turn every later event into a wake-up. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	flags = avail >= wakeup_bytes && avail < wakeup_bytes + sizeof(*e) ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	/* Never a wake-up: one costs ~8 µs, more than the event itself, and
+	 * even one per batch needs bpf_ringbuf_query (a helper call per
+	 * event). The reader polls every 10 ms instead (trace.c). */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* A BPF subprogram takes five arguments at most. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* `sockops-cb trace`: the live event stream. The program only writes
- * events while a reader has switched control[0] on, and wakes it only
- * when enough have piled up, so the reader polls. */
+ * events while a reader has switched control[0] on, and never wakes it:
+ * the reader drains the ring every TRACE_POLL_MS. 10 ms keeps output
+ * prompt for a person and empties the 4 MiB ring long before it fills
+ * (~37,000 events: 3.7 M events/s, more than a reader can format). */
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +26,7 @@
 #include "target.h"
 
 #define TRACE_LOCK	"/run/sockops-cb.trace.lock"
-#define TRACE_POLL_MS	50
+#define TRACE_POLL_MS	10	/* see above */
 #define NAME_CACHE	64
 
 struct trace_args {
