@@ -463,9 +463,9 @@ static __noinline void on_other(struct bpf_sock_ops *skops, struct where *w, __u
 }
 
 /* The target is resolved once, before the dispatch: one copy of that
- * code for every callback type keeps the program small, which is what
- * counts where callbacks run with cold caches (bulk). RTT, by far the
- * most frequent callback, is handled inline. */
+ * code instead of one per callback type halves the program, and the
+ * verifier's work at the first container with it. RTT, by far the most
+ * frequent callback, is handled inline. */
 SEC("sockops")
 int scb_sockops(struct bpf_sock_ops *skops)
 {
