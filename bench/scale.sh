@@ -152,7 +152,11 @@ scrape_ms()
 		awk '{ printf "%.3f\n", $1 * 1000 }'
 }
 
-SERVE_PORT=$((20000 + $$ % 20000))
+# A port nothing listens on, below the ephemeral range.
+SERVE_PORT=$((20000 + $$ % 10000))
+while [ -n "$(ss -Hltn "sport = :$SERVE_PORT")" ]; do
+	SERVE_PORT=$((SERVE_PORT + 1))
+done
 SERVE_URL=http://127.0.0.1:$SERVE_PORT/metrics
 bench_bg "$SCB" serve --listen "127.0.0.1:$SERVE_PORT" 2>"$BENCH_TMP/serve.err"
 SERVE_PID=$BG_PID
