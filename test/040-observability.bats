@@ -721,17 +721,23 @@ wait_file()
 ###############################################################################
 # trace CLOSE
 
-@test "trace: a CLOSE summary per closed connection with its bytes; stats closed moves by as many" {
-	local name cgu trace=$BATS_TEST_TMPDIR/trace.json closed0 retrans0 out c ev n
-
-	name=$(safename)
-	new_target "$name"
+# traced_with_count_server NAME: target NAME (new_target) and, in an
+# untraced cgroup of the same netns, a server on 127.0.0.1:$PORT that
+# answers each connection with its byte count.
+traced_with_count_server()
+{
+	new_target "$1"
 	make_cgroup
-	cgu=$SCB_CGROUP
-	# Untraced server answering each connection with its byte count.
-	bg_in_ns "$cgu" "$NS" socat "TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr" \
+	bg_in_ns "$SCB_CGROUP" "$NS" socat "TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr" \
 		SYSTEM:'wc -c'
 	scb_wait_for_port "$SCB_BG_PID" "$PORT" || fail "no server"
+}
+
+@test "trace: a CLOSE summary per closed connection with its bytes; stats closed moves by as many" {
+	local name trace=$BATS_TEST_TMPDIR/trace.json closed0 retrans0 out c ev n
+
+	name=$(safename)
+	traced_with_count_server "$name"
 
 	stats_json "$name"
 	closed0=$(jq .closed <<<"$STATS")
@@ -785,15 +791,10 @@ wait_file()
 }
 
 @test "trace --events: only the types asked for; CLOSE still timed; counters unaffected; a bad type is refused" {
-	local name cgu trace=$BATS_TEST_TMPDIR/trace.json rtt0 out
+	local name trace=$BATS_TEST_TMPDIR/trace.json rtt0 out
 
 	name=$(safename)
-	new_target "$name"
-	make_cgroup
-	cgu=$SCB_CGROUP
-	bg_in_ns "$cgu" "$NS" socat "TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr" \
-		SYSTEM:'wc -c'
-	scb_wait_for_port "$SCB_BG_PID" "$PORT" || fail "no server"
+	traced_with_count_server "$name"
 
 	stats_json "$name"
 	rtt0=$(jq .rtt_samples <<<"$STATS")
