@@ -19,9 +19,13 @@
 #   floor  no sockops-cb; bench/floor.bpf.c, a sock_ops program that asks
 #          for the same four callbacks and does nothing: the kernel's
 #          share, which no design of ours can go below
+#   sfloor the same program built with -DFLOOR_STREAM: plus one empty
+#          ring buffer record per callback `trace` makes an event of,
+#          drained every 10 ms by bench/ringdrain.c: the floor of any
+#          per-event stream
 #
 # Phase 1, wall clock (kernel.bpf_stats_enabled=0): BENCH_ROUNDS rounds of
-#   base X1 base X2 base X3 base X4 base X5 base
+#   base X1 base X2 ... base X7 base
 # (X order rotated each round); each X run is divided by the mean of the
 # base runs just before and after it.  Median and min-max of the ratios.
 # Phase 2, BPF cost (kernel.bpf_stats_enabled=1): BENCH_ROUNDS rounds of
@@ -39,7 +43,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_OUT=${BENCH_OUT:-/tmp/scb-bench-results}
-read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor}"
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor sfloor}"
 read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-rr crr bulk}"
 TRACE_ARGS=${BENCH_TRACE_ARGS:---json}
 
@@ -66,16 +70,36 @@ bench_bpf_stats_off
 	bench_msg "note: sockops-cb is in use on this node; measuring the program pinned now"
 net_setup
 FLOOR_PIN=/sys/fs/bpf/$BENCH_PREFIX-floor-$$
+SFLOOR_PIN=/sys/fs/bpf/$BENCH_PREFIX-sfloor-$$
+SFLOOR_MAPS=/sys/fs/bpf/$BENCH_PREFIX-sfloor-maps-$$
+
+# floor_load NAME PIN [CLANG_FLAGS...]: bench/floor.bpf.c built, loaded,
+# pinned, and unpinned at exit; its maps pinned in $FLOOR_MAPS if set.
+floor_load()
+{
+	local name=$1 pin=$2
+
+	shift 2
+	clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" "$@" \
+		-c "$BENCH_DIR/floor.bpf.c" -o "$BENCH_TMP/$name.bpf.o" ||
+		bench_die "cannot build bench/floor.bpf.c for $name"
+	BENCH_AFTER+=("bpftool cgroup detach '$CG_SRV' sock_ops pinned '$pin'"
+		"bpftool cgroup detach '$CG_CLI' sock_ops pinned '$pin'"
+		"rm -f '$pin'")
+	bpftool prog load "$BENCH_TMP/$name.bpf.o" "$pin" type sockops \
+		${FLOOR_MAPS:+pinmaps "$FLOOR_MAPS"} ||
+		bench_die "cannot load bench/floor.bpf.c for $name"
+}
+
 case " ${CONFIGS[*]} " in
-*" floor "*)
-	clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" \
-		-c "$BENCH_DIR/floor.bpf.c" -o "$BENCH_TMP/floor.bpf.o" ||
-		bench_die "cannot build bench/floor.bpf.c"
-	BENCH_AFTER+=("bpftool cgroup detach '$CG_SRV' sock_ops pinned '$FLOOR_PIN'"
-		"bpftool cgroup detach '$CG_CLI' sock_ops pinned '$FLOOR_PIN'"
-		"rm -f '$FLOOR_PIN'")
-	bpftool prog load "$BENCH_TMP/floor.bpf.o" "$FLOOR_PIN" type sockops ||
-		bench_die "cannot load bench/floor.bpf.c"
+*" floor "*) floor_load floor "$FLOOR_PIN" ;;
+esac
+case " ${CONFIGS[*]} " in
+*" sfloor "*)
+	BENCH_AFTER+=("rm -rf '$SFLOOR_MAPS'")
+	FLOOR_MAPS=$SFLOOR_MAPS floor_load sfloor "$SFLOOR_PIN" -DFLOOR_STREAM
+	gcc -O2 -Wall -o "$BENCH_TMP/ringdrain" "$BENCH_DIR/ringdrain.c" -lbpf ||
+		bench_die "cannot build ringdrain"
 	;;
 esac
 
@@ -85,6 +109,7 @@ esac
 TRACE_PID=
 PEER_PID=
 PEER_IDS=
+DRAIN_PID=
 
 setup()
 {
@@ -125,15 +150,35 @@ setup()
 		[ -n "$PEER_IDS" ] || bench_die "no bpftrace programs found"
 		;;
 	floor)
-		bpftool cgroup attach "$CG_SRV" sock_ops pinned "$FLOOR_PIN" multi &&
-			bpftool cgroup attach "$CG_CLI" sock_ops pinned "$FLOOR_PIN" multi ||
-			bench_die "cannot attach bench/floor.bpf.c"
+		floor_attach "$FLOOR_PIN"
+		;;
+	sfloor)
+		floor_attach "$SFLOOR_PIN"
+		bench_bg taskset -c "$READER_CPU" "$BENCH_TMP/ringdrain" "$SFLOOR_MAPS/events" \
+			>"$BENCH_TMP/ringdrain.out" 2>&1
+		DRAIN_PID=$BG_PID
+		for _ in $(seq 100); do
+			grep -q '^draining' "$BENCH_TMP/ringdrain.out" 2>/dev/null && break
+			kill -0 "$DRAIN_PID" 2>/dev/null ||
+				bench_die "ringdrain died: $(cat "$BENCH_TMP/ringdrain.out")"
+			sleep 0.02
+		done
 		;;
 	esac
 }
 
+floor_attach()
+{
+	if ! bpftool cgroup attach "$CG_SRV" sock_ops pinned "$1" multi ||
+		! bpftool cgroup attach "$CG_CLI" sock_ops pinned "$1" multi; then
+		bench_die "cannot attach bench/floor.bpf.c ($1)"
+	fi
+}
+
 teardown()
 {
+	local pin
+
 	case $1 in
 	none | srr | all | trace)
 		if [ -n "$TRACE_PID" ]; then
@@ -147,9 +192,14 @@ teardown()
 		bench_kill "$PEER_PID"
 		PEER_PID=
 		;;
-	floor)
-		bpftool cgroup detach "$CG_SRV" sock_ops pinned "$FLOOR_PIN"
-		bpftool cgroup detach "$CG_CLI" sock_ops pinned "$FLOOR_PIN"
+	floor | sfloor)
+		[ "$1" = floor ] && pin=$FLOOR_PIN || pin=$SFLOOR_PIN
+		if [ -n "$DRAIN_PID" ]; then
+			bench_kill "$DRAIN_PID"
+			DRAIN_PID=
+		fi
+		bpftool cgroup detach "$CG_SRV" sock_ops pinned "$pin"
+		bpftool cgroup detach "$CG_CLI" sock_ops pinned "$pin"
 		;;
 	esac
 }
@@ -159,6 +209,7 @@ intact()
 {
 	case $1 in
 	none | srr | all | trace) scb_targets_ok ;;
+	sfloor) kill -0 "$DRAIN_PID" 2>/dev/null ;;	# else the ring filled
 	*) return 0 ;;
 	esac
 }
@@ -169,8 +220,8 @@ intact()
 # "id run_time_ns run_cnt" of our program, or summed over the peer's.
 prog_counters()
 {
-	if [ "$1" = floor ]; then
-		bpftool prog show pinned "$FLOOR_PIN" -j |
+	if [ "$1" = floor ] || [ "$1" = sfloor ]; then
+		bpftool prog show pinned "$([ "$1" = floor ] && echo "$FLOOR_PIN" || echo "$SFLOOR_PIN")" -j |
 			jq -r '"\(.id) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 	elif [ "$1" = peer ]; then
 		bpftool prog show -j | jq -r --arg ids "$PEER_IDS" '
@@ -245,13 +296,13 @@ cost_run()
 		setup "$cfg"
 		for w in "${WORKLOADS[@]}"; do
 			p0=$(prog_counters "$cfg")
-			case $cfg in peer | floor) e0="0 0" ;; *) e0=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor) e0="0 0" ;; *) e0=$(scb_events) ;; esac
 			r0=$(proc_counters "$TRACE_PID")
 			i0=$(irq_work)
 			out=$("run_$w")
 			i1=$(irq_work)
 			p1=$(prog_counters "$cfg")
-			case $cfg in peer | floor) e1="0 0" ;; *) e1=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor) e1="0 0" ;; *) e1=$(scb_events) ;; esac
 			r1=$(proc_counters "$TRACE_PID")
 			read -r id0 rt0 rc0 <<<"$p0"
 			read -r id1 rt1 rc1 <<<"$p1"

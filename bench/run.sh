@@ -72,8 +72,9 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
 			else { pend = ($3 == want); val = $5 } }' "$NET" | med
 	}
-	# The floor (bench/floor.bpf.c: the same callbacks, an empty body)
-	# is what the kernel costs whatever the program does: context only.
+	# The floors (bench/floor.bpf.c: the same callbacks, an empty body;
+	# sfloor: plus a ring buffer record per event) are what the kernel
+	# costs whatever the program does: context only.
 	for w in rr crr bulk; do
 		verdict "all four: ns per callback, $w (bpf_stats median)" "$(cb all "$w")" "<=" 120
 		info "  kernel floor, empty program: ns per callback, $w" "$(cb floor "$w")"
@@ -93,6 +94,7 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 		verdict "all four: $w rate / no program (median ratio)" "$(ratio all "$w")" ">=" 0.97
 		verdict "streaming: $w rate / no program (median ratio)" "$(ratio trace "$w")" ">=" 0.95
 		info "  kernel floor, empty program: $w rate / no program" "$(ratio floor "$w")"
+		info "  streaming floor, + an empty ring record per event: $w" "$(ratio sfloor "$w")"
 		info "  tracepoint peer: $w rate / no program" "$(ratio peer "$w")"
 	done
 fi
