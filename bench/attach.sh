@@ -13,11 +13,12 @@
 #               BENCH_INDEX_N containers beside the bundle, which the hook
 #               reads for the container's name
 #   poststop    hook poststop of the nth container
-# then `podman run --rm IMAGE true` with and without the hook (if podman
+# then `podman run --rm IMAGE true` with and without the hooks, order
+# swapped every round (if podman
 # and the test image are set up: test/setup.sh), and the memory of the
 # maps: per container and for the node.
 #
-#   bench/attach.sh            # BENCH_ROUNDS=10 (x2 for the hook rows)
+#   bench/attach.sh            # BENCH_ROUNDS=10 (x2 for the hook and podman rows)
 #
 # `first` needs the program unloaded: it is skipped while targets other
 # than the bench's are attached (a test run, real containers).
@@ -211,14 +212,26 @@ podman_bench()
 	# One of each first: image and runtime caches.
 	podman --hooks-dir "$empty" run --rm --label "$label" --network none "$img" true >/dev/null 2>&1
 	podman --hooks-dir "$hooks_on" run --rm --label "$label" --network none "$img" true >/dev/null 2>&1
-	bench_msg "podman: $BENCH_ROUNDS interleaved rounds"
-	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
-		timed podman-nohook "$r" podman --hooks-dir "$empty" run --rm --label "$label" \
-			--network none "$img" true
-		timed podman-hook "$r" podman --hooks-dir "$hooks_on" run --rm --label "$label" \
-			--network none "$img" true
+	# Twice the rounds (a run is ~120 ms and varies by ~10), the order
+	# swapped every round: neither side always follows the other's --rm.
+	bench_msg "podman: $((2 * BENCH_ROUNDS)) interleaved rounds"
+	for ((r = 1; r <= 2 * BENCH_ROUNDS; r++)); do
+		if ((r % 2)); then
+			podman_timed nohook "$empty" "$r"
+			podman_timed hook "$hooks_on" "$r"
+		else
+			podman_timed hook "$hooks_on" "$r"
+			podman_timed nohook "$empty" "$r"
+		fi
 	done
 	PODMAN_ROWS=1
+}
+
+# podman_timed NAME HOOKS_DIR ROUND
+podman_timed()
+{
+	timed "podman-$1" "$3" podman --hooks-dir "$2" run --rm --label "$label" \
+		--network none "$img" true
 }
 podman_bench
 
@@ -259,7 +272,6 @@ for p in prog prog-netns conns enable; do
 	m=$(bpftool prog show pinned "/sys/fs/bpf/sockops-cb/$p" -j 2>/dev/null | jq -r '.bytes_memlock // 0')
 	PROG_MEM=$((PROG_MEM + ${m:-0}))
 done
-VAL_T=$(bpftool map show -j | jq -r --argjson ids "$(map_ids)" '.[] | select(.id as $i | $ids | index($i)) | select(.name == "targets") | .bytes_value')
 val_of()
 {
 	bpftool map show -j | jq -r --argjson ids "$(map_ids)" --arg m "$1" \
@@ -289,23 +301,18 @@ EOF
 if [ "$PODMAN_ROWS" = 1 ]; then
 	awk -F'\t' '$1 == "podman-nohook" { a[$2] = $3 } $1 == "podman-hook" { b[$2] = $3 }
 		END { for (r in a) if (r in b) print b[r] - a[r] }' "$RAW" | stats |
-		awk '{ printf "podman run --rm IMAGE true: the hook adds %.1f ms (median of per-round differences, %.1f to %.1f)\n", $1, $2, $3 }'
+		awk '{ printf "podman run --rm IMAGE true: the hooks (createRuntime + poststop) add %.1f ms (median of per-round differences, %.1f to %.1f)\n", $1, $2, $3 }'
 fi
 
 echo
 echo "== Memory (bpftool map show: bytes_memlock) =="
 echo "   with $N1 targets: $M1"
 echo "   with $N0 targets: $M0"
-for m in targets; do
-	a=$(memlock_of "$m" <<<"$M1")
-	b=$(memlock_of "$m" <<<"$M0")
-	[ -n "$a" ] && [ -n "$b" ] && [ "$D" -gt 0 ] &&
-		echo "   $m: $(((a - b) / D)) B per container"
-done
+TGT=$(( ( $(memlock_of targets <<<"$M1") - $(memlock_of targets <<<"$M0") ) / (D > 0 ? D : 1) ))
+echo "   targets: $TGT B per container"
 # A live container's counters are its link's cgroup storage, which the
 # maps' memlock does not count: per-CPU value x CPUs + the shared value,
 # plus the kernel's struct bpf_cgroup_storage around each (~64 B).
-TGT=$(( ( $(memlock_of targets <<<"$M1") - $(memlock_of targets <<<"$M0") ) / (D > 0 ? D : 1) ))
 STOR=$((VAL_CS * NCPU + VAL_CT + 2 * 64))
 echo "   per container: targets entry $TGT B (memlock) + cgroup storage $STOR B ($VAL_CS B x $NCPU CPUs + $VAL_CT B shared + ~128 B)"
 echo "     = $((TGT + STOR)) B on $NCPU possible CPUs"

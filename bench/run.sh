@@ -66,7 +66,9 @@ NET=$BENCH_OUT/net.tsv
 if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 	cb() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $8 > 0 { print $7 / $8 }' "$NET" | med; }
 	ev() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $9 > 0 { print $7 / $9 }' "$NET" | med; }
-	pertr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 { print $7 / $6 }' "$NET" | med; }
+	# per transaction: rr request+response, crr connection, bulk 64 KiB
+	pertr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 {
+		print $7 / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med; }
 	ratio() {
 		awk -F'\t' -v want="$1" -v wl="$2" '$1 == "wall" && $4 == wl {
 			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
