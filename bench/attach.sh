@@ -13,10 +13,10 @@
 #               BENCH_INDEX_N containers beside the bundle, which the hook
 #               reads for the container's name
 #   poststop    hook poststop of the nth container
-# then `podman run --rm IMAGE true` with and without the hooks, order
-# swapped every round (if podman
-# and the test image are set up: test/setup.sh), and the memory of the
-# maps: per container and for the node.
+# then `podman run --rm IMAGE true` with and without the hooks, the order
+# swapped every round (if podman and the test image are set up:
+# test/setup.sh), and the memory of the maps: per container and for the
+# node.
 #
 #   bench/attach.sh            # BENCH_ROUNDS=10 (x2 for the hook and podman rows)
 #
