@@ -63,12 +63,13 @@ static int open_netns_iter(struct scb_error **err)
 		    .iter_info_len = sizeof(linfo));
 	int prog_fd, socks_fd, link_fd = -1, iter_fd = -1;
 
-	prog_fd = bpf_obj_get(SCB_CONNS_NETNS_PIN);
+	prog_fd = node_iter_prog(SCB_ITER_CONNS_NETNS, err);
+	if (prog_fd < 0)
+		return -1;
 	socks_fd = bpf_obj_get(SCB_PIN_DIR "/socks");
-	if (prog_fd < 0 || socks_fd < 0) {
-		scb_error_set(err, SCB_ERR_KERNEL,
-			      "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
-			      SCB_CONNS_NETNS_PIN, strerror(errno));
+	if (socks_fd < 0) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s/socks: %s", SCB_PIN_DIR,
+			      strerror(errno));
 		goto out;
 	}
 	linfo.map.map_fd = socks_fd;
@@ -184,11 +185,17 @@ static int conns_cgroup(struct print_ctx *p, const struct scb_target *t,
 			struct scb_error **err)
 {
 	char abs[4096];
+	int prog_fd, ret;
 
 	if (cgroup_resolve(t->cgroup, abs, sizeof(abs), err))
 		return -1;
+	prog_fd = node_iter_prog(SCB_ITER_CONNS, err);
+	if (prog_fd < 0)
+		return -1;
 	print_header(p->json);
-	return nsiter_cgroup(abs, SCB_CONNS_PIN, sizeof(struct scb_conn), print_rec, p, err);
+	ret = nsiter_cgroup(abs, prog_fd, sizeof(struct scb_conn), print_rec, p, err);
+	close(prog_fd);
+	return ret;
 }
 
 int cmd_conns(int argc, char **argv, struct scb_error **err)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdint.h>
+#include <unistd.h>
 #include "existing.h"
 #include "loader.h"
 #include "nsiter.h"
@@ -28,10 +29,20 @@ int existing_enable(const char *cg_abs, uint64_t key, uint32_t *enabled, int *ke
 		    struct scb_error **err)
 {
 	struct enable_ctx c = { .key = key };
-	int ret;
+	struct scb_error *ierr = NULL;
+	int ret, prog_fd;
 
-	ret = nsiter_cgroup(cg_abs, SCB_ENABLE_PIN, sizeof(struct scb_enable_rec), count, &c,
-			    err);
+	*enabled = 0;
+	prog_fd = node_iter_prog(SCB_ITER_ENABLE, &ierr);
+	if (prog_fd < 0) {
+		/* Like a kernel without TCP_BPF_SOCK_OPS_CB_FLAGS: new
+		 * connections are traced, old ones cannot be. */
+		*kerr = prog_fd;
+		scb_error_free(&ierr);
+		return 0;
+	}
+	ret = nsiter_cgroup(cg_abs, prog_fd, sizeof(struct scb_enable_rec), count, &c, err);
+	close(prog_fd);
 	*enabled = c.enabled;
 	*kerr = c.kerr;
 	return ret;

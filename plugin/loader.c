@@ -91,6 +91,15 @@ static int lock_dir(struct scb_node *n, struct scb_error **err)
 	return 0;
 }
 
+/* Of the object's programs, load only prog. */
+static void autoload_only(struct sockops_bpf *skel, struct bpf_program *prog)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == prog);
+}
+
 /* Open the skeleton with every map pinned (reusing pins a crashed load,
  * or the first instance, left). */
 static struct sockops_bpf *open_pinned(struct scb_error **err)
@@ -114,8 +123,10 @@ static struct sockops_bpf *open_pinned(struct scb_error **err)
 	return skel;
 }
 
-/* Load and pin the program and its iterators; the program's pin is
- * written last: it means "node ready". */
+/* Load and pin the program; its pin is written last: it means "node
+ * ready". The iterators are not loaded here (see node_iter_prog): the
+ * first container does not wait for their verification, and a kernel
+ * that refuses one only loses the command that needs it. */
 static int load_and_pin(struct scb_error **err)
 {
 	struct sockops_bpf *skel;
@@ -126,6 +137,7 @@ static int load_and_pin(struct scb_error **err)
 	skel = open_pinned(err);
 	if (!skel)
 		return -1;
+	autoload_only(skel, skel->progs.scb_sockops);
 	ret = sockops_bpf__load(skel);
 	if (ret) {
 		scb_error_set(err, SCB_ERR_KERNEL,
@@ -135,23 +147,83 @@ static int load_and_pin(struct scb_error **err)
 	}
 	ret = bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &id, BPF_ANY);
 	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_conns, SCB_CONNS_PIN);
-	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_conns_netns, SCB_CONNS_NETNS_PIN);
-	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_enable, SCB_ENABLE_PIN);
-	if (ret) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the iterators in %s: %s",
-			      SCB_PIN_DIR, strerror(-ret));
-		goto cleanup;
-	}
-	ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
+		ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
 	if (ret)
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the program at %s: %s",
 			      SCB_PROG_PIN, strerror(-ret));
 cleanup:
 	sockops_bpf__destroy(skel);
 	return ret ? -1 : 0;
+}
+
+/* The node's maps, by the fds of their pins, for an instance loaded
+ * beside the pinned one: nothing is pinned by it, so a reader racing
+ * with `unload` can leave nothing behind. */
+static int reuse_pinned_maps(struct sockops_bpf *skel, struct scb_error **err)
+{
+	struct bpf_map *map;
+	char path[256];
+	int fd, ret;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
+		bpf_map__set_pin_path(map, NULL);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return scb_error_set(err, SCB_ERR_NOT_FOUND, "cannot open %s: %s",
+					     path, strerror(errno));
+		ret = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (ret)
+			return scb_error_set(err, SCB_ERR_KERNEL, "cannot reuse %s: %s",
+					     path, strerror(-ret));
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;	/* the program in the object */
+	const char *what;	/* what a refusal costs the user */
+} iters[] = {
+	[SCB_ITER_CONNS] = { "scb_conns", "`conns` of a cgroup target" },
+	[SCB_ITER_CONNS_NETNS] = { "scb_conns_netns", "`conns` of a netns-registered pod" },
+	[SCB_ITER_ENABLE] = { "scb_enable", "enabling connections opened before an attach" },
+};
+
+int node_iter_prog(enum scb_iter which, struct scb_error **err)
+{
+	struct sockops_bpf *skel;
+	struct bpf_program *prog;
+	int ret, fd = -ENOENT;
+
+	skel = sockops_bpf__open();
+	if (!skel) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+			      strerror(errno));
+		return -EINVAL;
+	}
+	prog = bpf_object__find_program_by_name(skel->obj, iters[which].name);
+	autoload_only(skel, prog);
+	if (reuse_pinned_maps(skel, err))
+		goto out;
+	ret = sockops_bpf__load(skel);
+	if (ret) {
+		scb_error_set(err, SCB_ERR_KERNEL,
+			      "this kernel refuses the BPF iterator %s (%s): %s is not available on this node; counters and trace are not affected",
+			      iters[which].name, strerror(-ret), iters[which].what);
+		fd = ret;
+		goto out;
+	}
+	fd = dup(bpf_program__fd(prog));
+	if (fd < 0) {
+		fd = -errno;
+		scb_error_set(err, SCB_ERR_INTERNAL, "dup: %s", strerror(-fd));
+	}
+out:
+	sockops_bpf__destroy(skel);
+	return fd;
 }
 
 int node_netns_prog(struct scb_error **err)
@@ -171,9 +243,7 @@ int node_netns_prog(struct scb_error **err)
 	 * would read as a target's counters. */
 	bpf_map__set_pin_path(skel->maps.cgstats, NULL);
 	bpf_map__set_pin_path(skel->maps.cgtrans, NULL);
-	bpf_program__set_autoload(skel->progs.scb_conns, false);
-	bpf_program__set_autoload(skel->progs.scb_conns_netns, false);
-	bpf_program__set_autoload(skel->progs.scb_enable, false);
+	autoload_only(skel, skel->progs.scb_sockops);
 	ret = sockops_bpf__load(skel);
 	if (!ret)
 		ret = bpf_program__pin(skel->progs.scb_sockops, SCB_NETNS_PROG_PIN);
@@ -247,7 +317,8 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode != NODE_READ && lock_dir(n, err))
 		goto fail;
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
-		/* A crashed load may have pinned the iterator already. */
+		/* A crashed load may have pinned the netns instance, an
+		 * older build its iterators. */
 		unlink(SCB_CONNS_PIN);
 		unlink(SCB_CONNS_NETNS_PIN);
 		unlink(SCB_ENABLE_PIN);

@@ -12,6 +12,8 @@
 #define SCB_LINK_DIR		SCB_PIN_DIR "/links"
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
 #define SCB_NETNS_PROG_PIN	SCB_PIN_DIR "/prog-netns"
+/* Iterators pinned by builds before they were loaded on demand:
+ * removed at load and unload. */
 #define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
 #define SCB_CONNS_NETNS_PIN	SCB_PIN_DIR "/conns-netns"
 #define SCB_ENABLE_PIN		SCB_PIN_DIR "/enable"
@@ -48,5 +50,18 @@ void loader_init(void);
 /* fd of the program instance for the node-wide netns link, loaded on
  * first use (the caller holds the node lock). */
 int node_netns_prog(struct scb_error **err);
+
+enum scb_iter {
+	SCB_ITER_CONNS,		/* iter/tcp: a cgroup target's connections */
+	SCB_ITER_CONNS_NETNS,	/* iter/bpf_sk_storage_map: a netns target's */
+	SCB_ITER_ENABLE,	/* iter/tcp: flags for connections made before attach */
+};
+
+/* fd of an iterator program, loaded for this call beside the pinned
+ * node (which must exist) and sharing its maps; the caller closes it.
+ * Only `conns` and `attach` need them, and some kernels refuse some
+ * iterator types (the error says what is lost). A negative errno on
+ * failure. */
+int node_iter_prog(enum scb_iter which, struct scb_error **err);
 
 #endif

@@ -84,19 +84,14 @@ static int run_in(int ns_fd, int self_fd, int link_fd, size_t rec_size, nsiter_f
 	return 0;
 }
 
-int nsiter_cgroup(const char *cg_abs, const char *prog_pin, size_t rec_size, nsiter_fn fn,
-		  void *ctx, struct scb_error **err)
+int nsiter_cgroup(const char *cg_abs, int prog_fd, size_t rec_size, nsiter_fn fn, void *ctx,
+		  struct scb_error **err)
 {
-	int prog_fd, link_fd = -1, self_fd = -1, ret = -1, i;
+	int link_fd = -1, self_fd = -1, ret = -1, i;
 	struct netns_set set = { .n = 0 };
 
 	if (rec_size > MAX_REC)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "iterator record too large");
-	prog_fd = bpf_obj_get(prog_pin);
-	if (prog_fd < 0)
-		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
-				     prog_pin, strerror(errno));
 	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, NULL);
 	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (link_fd < 0 || self_fd < 0) {
@@ -115,6 +110,5 @@ out:
 		close(self_fd);
 	if (link_fd >= 0)
 		close(link_fd);
-	close(prog_fd);
 	return ret;
 }

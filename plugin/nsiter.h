@@ -10,8 +10,8 @@
 
 typedef void (*nsiter_fn)(const void *rec, void *ctx);
 
-/* fn gets each rec_size-byte record the program at prog_pin writes. */
-int nsiter_cgroup(const char *cg_abs, const char *prog_pin, size_t rec_size, nsiter_fn fn,
-		  void *ctx, struct scb_error **err);
+/* fn gets each rec_size-byte record the iterator program prog_fd writes. */
+int nsiter_cgroup(const char *cg_abs, int prog_fd, size_t rec_size, nsiter_fn fn, void *ctx,
+		  struct scb_error **err);
 
 #endif

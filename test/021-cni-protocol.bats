@@ -296,6 +296,40 @@ assert_not_attached()
 	assert_cni_error 103 "${id:0:12}"
 }
 
+@test "conns of a netns-registered pod: its live connection, or the kernel's refusal said plainly" {
+	local id port pins before c
+
+	id=$(safename)
+	cni ADD "$id" "$(cni_conf 'del(.runtimeConfig)')"
+	port=$(scb_free_port)
+	scb_bg_start ip netns exec "$NS" socat -u \
+		"TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" OPEN:/dev/null
+	wait_for_netns_ss "$NS" -l "sport = :$port"
+	scb_bg_start ip netns exec "$NS" socat -u EXEC:"sleep 600" "TCP:127.0.0.1:$port"
+	wait_for_netns_ss "$NS" state established "dport = :$port"
+
+	before=$(ls "${SCB_PIN_LINKS%/links}")
+	run "$SCB" conns "$id" --json
+	if [ "$status" -eq 0 ]; then
+		# Both ends of the pair are the pod's.
+		assert_equal "$(jq -s length <<<"$output")" 2
+		c=$(jq -s -c --argjson p "$port" 'map(select(.dport == $p)) | .[0]' <<<"$output")
+		assert_equal "$(jq -r '"\(.saddr) \(.daddr) \(.state)"' <<<"$c")" \
+			"127.0.0.1 127.0.0.1 ESTABLISHED"
+		assert_equal "$(jq -c .flags <<<"$c")" '["STATE"]'
+	else
+		# This VM's kernel (lockdown) refuses map iterators: one line
+		# that says what is lost, and nothing else is.
+		assert_equal "$status" 1
+		assert_output --partial "this kernel refuses the BPF iterator scb_conns_netns"
+		assert_output --partial '`conns` of a netns-registered pod is not available'
+		run_scb stats "$id" --json
+		assert_equal "$(jq -r '"\(.connect) \(.established_passive)"' <<<"$output")" "1 1"
+	fi
+	# An iterator is loaded for the call: nothing is pinned by it.
+	assert_equal "$(ls "${SCB_PIN_LINKS%/links}")" "$before"
+}
+
 @test "DEL is idempotent: twice, without prevResult or CNI_NETNS, never added, with a bad config" {
 	local id
 

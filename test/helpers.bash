@@ -414,6 +414,20 @@ container_netns_exec()
 	nsenter -t "$pid" -n -- "$@"
 }
 
+# wait_for_netns_ss NS SS-ARGS...: until `ss -Ht SS-ARGS` in network
+# namespace NS lists a socket (5 s at most).
+wait_for_netns_ss()
+{
+	local ns=$1 i
+
+	shift
+	for ((i = 0; i < 50; i++)); do
+		[ -z "$(ip netns exec "$ns" ss -Ht "$@" 2>/dev/null)" ] || return 0
+		sleep 0.1
+	done
+	fail "no socket in netns $ns for: ss -t $*"
+}
+
 # wait_for_port_in_container CTR PORT [TIMEOUT]: until something listens.
 wait_for_port_in_container()
 {
