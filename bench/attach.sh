@@ -13,6 +13,9 @@
 #               BENCH_INDEX_N containers beside the bundle, which the hook
 #               reads for the container's name
 #   poststop    hook poststop of the nth container
+#   btf         in process: libbpf reading and parsing the kernel's BTF
+#               (bench/btfparse.c), which every CO-RE load, `first` too,
+#               pays once
 # then `podman run --rm IMAGE true` with and without the hooks, the order
 # swapped every round (if podman and the test image are set up:
 # test/setup.sh), and the memory of the maps: per container and for the
@@ -165,9 +168,13 @@ timed()
 	row "$k" "$r" "$v"
 }
 
+gcc -O2 -Wall -o "$BENCH_TMP/btfparse" "$BENCH_DIR/btfparse.c" -lbpf ||
+	bench_die "cannot build btfparse"
+
 bench_msg "hook: $HOOK_ROUNDS interleaved rounds"
 for ((r = 1; r <= HOOK_ROUNDS; r++)); do
 	timed true "$r" /bin/true
+	row btf "$r" "$("$BENCH_TMP/btfparse")" || bench_die "btfparse failed"
 	timed version "$r" "$SCB" --version
 	if [ -z "$FOREIGN" ] && [ -z "$(foreign_targets)" ]; then
 		detach_bg
@@ -285,7 +292,7 @@ VAL_CT=$(val_of cgtrans)
 
 echo
 echo "== Hook, whole process from outside: median (min-max) ms over the rounds =="
-for k in true version first poststop-first nth poststop nth-index poststop-index attach-cli detach-cli \
+for k in true btf version first poststop-first nth poststop nth-index poststop-index attach-cli detach-cli \
 	podman-nohook podman-hook; do
 	n=$(awk -F'\t' -v k="$k" '$1 == k' "$RAW" | grep -c .)
 	[ "$n" -gt 0 ] || continue
@@ -294,6 +301,8 @@ for k in true version first poststop-first nth poststop nth-index poststop-index
 			awk '{ printf "%7.2f (%.2f-%.2f)", $1, $2, $3 }')" "$n"
 done
 cat <<EOF
+   true: /bin/true, the floor of any hook; btf: libbpf's read and parse of
+   the kernel's BTF in process, part of every first load;
    first: createRuntime right after unload (load + verify + pin + attach);
    nth: with $ATTACH_N other containers attached; nth-index: the same with a
    podman storage index of $INDEX_N containers to read for the name.

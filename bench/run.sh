@@ -103,10 +103,14 @@ fi
 ATT=$BENCH_OUT/attach.tsv
 if [ -s "$ATT" ] && [[ " ${BENCHES[*]} " == *" attach "* ]]; then
 	a() { awk -F'\t' -v k="$1" '$1 == k { print $3 }' "$ATT" | med; }
+	# The platform's share: a process that does nothing, and libbpf's
+	# parse of the kernel's BTF that every CO-RE load pays.
 	verdict "hook createRuntime, Nth container (ms, median)" "$(a nth)" "<=" 3
 	verdict "hook createRuntime, Nth, podman index of 1000 (ms)" "$(a nth-index)" "<=" 3
 	verdict "hook createRuntime, first container (ms, median)" "$(a first)" "<=" 40
 	verdict "hook poststop (ms, median)" "$(a poststop)" "<=" 3
+	info "  process floor: /bin/true, whole process (ms)" "$(a true)"
+	info "  libbpf reading and parsing the kernel's BTF (ms)" "$(a btf)"
 fi
 SC=$BENCH_OUT/scale.tsv
 if [ -s "$SC" ] && [[ " ${BENCHES[*]} " == *" scale "* ]]; then

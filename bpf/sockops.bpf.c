@@ -14,9 +14,6 @@
 #define TCP_CLOSE	7
 #define SCB_NETNS_BIT	(1ULL << 63)
 
-/* Set in the instance attached node-wide for netns-registered pods. */
-const volatile bool netns_mode = false;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SCB_MAX_TARGETS);
@@ -208,11 +205,12 @@ static __always_inline int wanted(__u32 type)
 
 /* The callback's target: the cgroup storage of the link that runs us,
  * or, for the netns-mode instance, the socket's netns. */
-static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
+static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w,
+				    const bool netns)
 {
 	struct scb_cg_pcpu *pc;
 
-	if (netns_mode)
+	if (netns)
 		return resolve_netns(skops, w);
 	pc = bpf_get_local_storage(&cgstats, 0);
 	if (!pc->key)	/* link made, storage not yet written */
@@ -225,11 +223,11 @@ static __always_inline bool resolve(struct bpf_sock_ops *skops, struct where *w)
 	return true;
 }
 
-static __always_inline struct scb_trans *trans_of(struct where *w)
+static __always_inline struct scb_trans *trans_of(struct where *w, const bool netns)
 {
 	struct scb_cg_shared *sh;
 
-	if (!netns_mode) {
+	if (!netns) {
 		sh = bpf_get_local_storage(&cgtrans, 0);
 		return &sh->trans;
 	}
@@ -260,12 +258,13 @@ static __always_inline void set_flags(struct bpf_sock_ops *skops, struct where *
  * these. Cgroup links need none: socket storage, allocated and freed
  * with every connection, cost more than everything else we do per
  * connection (docs/performance.md). */
-static __always_inline void sock_init(struct bpf_sock_ops *skops, struct where *w)
+static __always_inline void sock_init(struct bpf_sock_ops *skops, struct where *w,
+				      const bool netns)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct scb_sock *s;
 
-	if (!netns_mode || !sk)
+	if (!netns || !sk)
 		return;
 	s = bpf_sk_storage_get(&socks, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!s || s->start_ns)
@@ -347,11 +346,12 @@ static __always_inline __u32 log2_slot(__u32 v)
 /* CONNECT, ESTABLISHED, LISTEN: the points where the kernel lets us set
  * a socket's flags. A target with an empty mask gets no socket record:
  * no callback will follow. */
-static __always_inline void on_start(struct bpf_sock_ops *skops, struct where *w, __u32 type)
+static __always_inline void on_start(struct bpf_sock_ops *skops, struct where *w, __u32 type,
+				     const bool netns)
 {
 	if (w->flags) {
 		set_flags(skops, w);
-		sock_init(skops, w);
+		sock_init(skops, w, netns);
 	}
 	if (type == SCB_EV_ACTIVE_ESTABLISHED)
 		__sync_fetch_and_add(&w->st->active_established, 1);
@@ -365,12 +365,13 @@ static __always_inline void on_start(struct bpf_sock_ops *skops, struct where *w
 		emit(skops, w, type, w->flags, 0, 0);
 }
 
-static __always_inline void on_state(struct bpf_sock_ops *skops, struct where *w)
+static __always_inline void on_state(struct bpf_sock_ops *skops, struct where *w,
+				     const bool netns)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
 	struct scb_trans *tr;
 
-	tr = trans_of(w);
+	tr = trans_of(w, netns);
 	if (tr && old < SCB_TCP_STATES && new < SCB_TCP_STATES)
 		__sync_fetch_and_add(&tr->states[old][new], 1);
 	if (new == TCP_CLOSE)
@@ -430,25 +431,26 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops, struct where 
 	 1U << BPF_SOCK_OPS_HDR_OPT_LEN_CB |				\
 	 1U << BPF_SOCK_OPS_WRITE_HDR_OPT_CB)
 
-/* Everything but RTT, out of line: RTT's path through the program stays
- * short and straight. */
-static __noinline void on_other(struct bpf_sock_ops *skops, struct where *w, __u32 op)
+/* Everything but RTT: out of line, one copy per instance, so that RTT's
+ * path through the program stays short and straight. */
+static __always_inline void on_other(struct bpf_sock_ops *skops, struct where *w, __u32 op,
+				     const bool netns)
 {
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		on_start(skops, w, SCB_EV_CONNECT);
+		on_start(skops, w, SCB_EV_CONNECT, netns);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		on_start(skops, w, SCB_EV_ACTIVE_ESTABLISHED);
+		on_start(skops, w, SCB_EV_ACTIVE_ESTABLISHED, netns);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		on_start(skops, w, SCB_EV_PASSIVE_ESTABLISHED);
+		on_start(skops, w, SCB_EV_PASSIVE_ESTABLISHED, netns);
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
-		on_start(skops, w, SCB_EV_LISTEN);
+		on_start(skops, w, SCB_EV_LISTEN, netns);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		on_state(skops, w);
+		on_state(skops, w, netns);
 		break;
 	case BPF_SOCK_OPS_RTO_CB:
 		on_rto(skops, w);
@@ -462,23 +464,51 @@ static __noinline void on_other(struct bpf_sock_ops *skops, struct where *w, __u
 	}
 }
 
+static __noinline void on_other_cgroup(struct bpf_sock_ops *skops, struct where *w, __u32 op)
+{
+	on_other(skops, w, op, false);
+}
+
+static __noinline void on_other_netns(struct bpf_sock_ops *skops, struct where *w, __u32 op)
+{
+	on_other(skops, w, op, true);
+}
+
 /* The target is resolved once, before the dispatch: one copy of that
  * code instead of one per callback type halves the program, and the
  * verifier's work at the first container with it. RTT, by far the most
- * frequent callback, is handled inline. */
-SEC("sockops")
-int scb_sockops(struct bpf_sock_ops *skops)
+ * frequent callback, is handled inline. The instance (cgroup links or
+ * the node-wide netns link) is a constant of each entry point, not a
+ * global the program would read on every callback: one cache line less
+ * where callbacks run cold (bulk transfers). */
+static __always_inline int dispatch(struct bpf_sock_ops *skops, const bool netns)
 {
 	__u32 op = skops->op;
 	struct where w;
 
-	if (op >= 32 || !((1U << op) & SCB_OPS_HANDLED) || !resolve(skops, &w))
+	if (op >= 32 || !((1U << op) & SCB_OPS_HANDLED) || !resolve(skops, &w, netns))
 		return 1;
 	if (op == BPF_SOCK_OPS_RTT_CB)
 		on_rtt(skops, &w);
+	else if (netns)
+		on_other_netns(skops, &w, op);
 	else
-		on_other(skops, &w, op);
+		on_other_cgroup(skops, &w, op);
 	return 1;
+}
+
+/* Attached to every traced cgroup. */
+SEC("sockops")
+int scb_sockops(struct bpf_sock_ops *skops)
+{
+	return dispatch(skops, false);
+}
+
+/* Attached once, node-wide, while netns-registered pods exist. */
+SEC("sockops")
+int scb_sockops_netns(struct bpf_sock_ops *skops)
+{
+	return dispatch(skops, true);
 }
 
 /* One connection's record for `conns`, from the kernel's own fields. */

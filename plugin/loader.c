@@ -237,16 +237,10 @@ int node_netns_prog(struct scb_error **err)
 	skel = open_pinned(err);
 	if (!skel)
 		return -1;
-	skel->rodata->netns_mode = true;
-	/* Its link on the cgroup root gets an instance of the cgroup
-	 * storage, never used: keep it out of the pinned maps, where it
-	 * would read as a target's counters. */
-	bpf_map__set_pin_path(skel->maps.cgstats, NULL);
-	bpf_map__set_pin_path(skel->maps.cgtrans, NULL);
-	autoload_only(skel, skel->progs.scb_sockops);
+	autoload_only(skel, skel->progs.scb_sockops_netns);
 	ret = sockops_bpf__load(skel);
 	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_sockops, SCB_NETNS_PROG_PIN);
+		ret = bpf_program__pin(skel->progs.scb_sockops_netns, SCB_NETNS_PROG_PIN);
 	if (ret)
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot load the netns instance: %s",
 			      strerror(-ret));
