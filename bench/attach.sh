@@ -252,9 +252,16 @@ map_mem()
 		'[.[] | select(.id as $i | $ids | index($i))] | map("\(.name)=\(.bytes_memlock)") | join(" ")'
 }
 
+# The node's pinned maps, whichever program uses them (the cgroup links'
+# program does not use those of netns and retained targets).
 map_ids()
 {
-	bpftool prog show pinned "$PROG_PIN" -j 2>/dev/null | jq -c '.map_ids // []'
+	local f
+
+	for f in /sys/fs/bpf/sockops-cb/*; do
+		[ -f "$f" ] || continue
+		bpftool map show pinned "$f" -j 2>/dev/null | jq -r '.id // empty'
+	done | jq -s -c .
 }
 
 memlock_of()
@@ -275,7 +282,7 @@ M0=$(map_mem)
 D=$((N1 - N0))
 NCPU=$(awk -F- '{ print $NF + 1 }' /sys/devices/system/cpu/possible)
 PROG_MEM=0
-for p in prog prog-netns conns enable; do
+for p in prog prog-netns; do
 	m=$(bpftool prog show pinned "/sys/fs/bpf/sockops-cb/$p" -j 2>/dev/null | jq -r '.bytes_memlock // 0')
 	PROG_MEM=$((PROG_MEM + ${m:-0}))
 done
