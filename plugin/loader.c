@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -13,7 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "sockops.h"
-#include "sockops.skel.h"
+#include "sockops.lskel.h"
+#include "iters.skel.h"
 #include "bpf_id.h"
 #include "cmd.h"
 #include "loader.h"
@@ -26,6 +28,18 @@
 
 static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta",
 					 "trans", "cgstats", "cgtrans" };
+/* Map pins of a load or unload killed half-way. */
+static void unlink_map_pins(void)
+{
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
+		unlink(path);
+	}
+}
+
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
@@ -91,75 +105,97 @@ static int lock_dir(struct scb_node *n, struct scb_error **err)
 	return 0;
 }
 
-/* Of the object's programs, load only prog. */
-static void autoload_only(struct sockops_bpf *skel, struct bpf_program *prog)
-{
-	struct bpf_program *p;
+/* What -v shows of a failed load: the verifier's log. */
+#define LOAD_LOG_SIZE (1 << 20)
 
-	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == prog);
-}
-
-/* Open the skeleton with every map pinned (reusing pins a crashed load,
- * or the first instance, left). */
-static struct sockops_bpf *open_pinned(struct scb_error **err)
+/* The node's maps, pinned by name. */
+static int pin_maps(struct sockops_bpf *skel, struct scb_error **err)
 {
-	struct sockops_bpf *skel;
-	struct bpf_map *map;
+	const struct {
+		const char *name;
+		int fd;
+	} maps[] = {
+		{ "targets", skel->maps.targets.map_fd }, { "stats", skel->maps.stats.map_fd },
+		{ "trans", skel->maps.trans.map_fd }, { "cgstats", skel->maps.cgstats.map_fd },
+		{ "cgtrans", skel->maps.cgtrans.map_fd }, { "socks", skel->maps.socks.map_fd },
+		{ "events", skel->maps.events.map_fd }, { "control", skel->maps.control.map_fd },
+		{ "meta", skel->maps.meta.map_fd },
+	};
 	char path[256];
+	size_t i;
 
-	skel = sockops_bpf__open();
-	if (!skel) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
-			      strerror(errno));
-		return NULL;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, maps[i].name);
+		if (bpf_obj_pin(maps[i].fd, path))
+			return scb_error_set(err, SCB_ERR_KERNEL, "cannot pin %s: %s", path,
+					     strerror(errno));
 	}
-	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
-		bpf_map__set_pin_path(map, path);
-	}
-	return skel;
+	return 0;
 }
 
-/* Load and pin the program; its pin is written last: it means "node
- * ready". The iterators are not loaded here (see node_iter_prog): the
- * first container does not wait for their verification, and a kernel
- * that refuses one only loses the command that needs it. */
+static int pin_prog(int fd, const char *path, struct scb_error **err)
+{
+	if (bpf_obj_pin(fd, path))
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the program at %s: %s",
+				     path, strerror(errno));
+	return 0;
+}
+
+/* Load both entry points and the maps, and pin them; the cgroup
+ * program's pin is written last: it means "node ready". Through the
+ * light skeleton the kernel itself relocates the CO-RE accesses, so
+ * libbpf never reads the kernel's BTF here (39 of the first container's
+ * 60 ms on a slow VM, docs/performance.md). Pins that a load killed
+ * half-way left are removed first: with no program pinned, no link
+ * uses them. */
 static int load_and_pin(struct scb_error **err)
 {
 	struct sockops_bpf *skel;
 	__u64 id = SCB_BPF_ID;
+	char *log = NULL;
 	__u32 zero = 0;
 	int ret;
 
-	skel = open_pinned(err);
+	unlink_map_pins();
+	skel = sockops_bpf__open();
 	if (!skel)
-		return -1;
-	autoload_only(skel, skel->progs.scb_sockops);
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+				     strerror(errno));
+	if (scb_verbose && (log = calloc(1, LOAD_LOG_SIZE))) {
+		skel->ctx.log_level = 1;
+		skel->ctx.log_size = LOAD_LOG_SIZE;
+		skel->ctx.log_buf = (__u64)(unsigned long)log;
+	}
 	ret = sockops_bpf__load(skel);
 	if (ret) {
+		if (log)
+			fprintf(stderr, "%s\n", log);
 		scb_error_set(err, SCB_ERR_KERNEL,
-			      "cannot load the BPF program: %s (maps pinned by another sockops-cb version? detach all, then `sockops-cb unload`; -v shows the verifier log)",
+			      "cannot load the BPF program: %s (-v shows the verifier log)",
 			      strerror(-ret));
 		goto cleanup;
 	}
-	ret = bpf_map_update_elem(bpf_map__fd(skel->maps.meta), &zero, &id, BPF_ANY);
+	ret = bpf_map_update_elem(skel->maps.meta.map_fd, &zero, &id, BPF_ANY);
+	if (ret) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot write the build id: %s",
+			      strerror(errno));
+		goto cleanup;
+	}
+	ret = pin_maps(skel, err);
 	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_sockops, SCB_PROG_PIN);
-	if (ret)
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot pin the program at %s: %s",
-			      SCB_PROG_PIN, strerror(-ret));
+		ret = pin_prog(skel->progs.scb_sockops_netns.prog_fd, SCB_NETNS_PROG_PIN, err);
+	if (!ret)
+		ret = pin_prog(skel->progs.scb_sockops.prog_fd, SCB_PROG_PIN, err);
 cleanup:
 	sockops_bpf__destroy(skel);
+	free(log);
 	return ret ? -1 : 0;
 }
 
-/* The node's maps, by the fds of their pins, for an instance loaded
- * beside the pinned one: nothing is pinned by it, so a reader racing
+/* The node's maps, by the fds of their pins, for an iterator loaded
+ * beside the pinned program: nothing is pinned by it, so a reader racing
  * with `unload` can leave nothing behind. */
-static int reuse_pinned_maps(struct sockops_bpf *skel, struct scb_error **err)
+static int reuse_pinned_maps(struct iters_bpf *skel, struct scb_error **err)
 {
 	struct bpf_map *map;
 	char path[256];
@@ -169,7 +205,6 @@ static int reuse_pinned_maps(struct sockops_bpf *skel, struct scb_error **err)
 		if (bpf_map__is_internal(map))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
-		bpf_map__set_pin_path(map, NULL);
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			return scb_error_set(err, SCB_ERR_NOT_FOUND, "cannot open %s: %s",
@@ -194,21 +229,22 @@ static const struct {
 
 int node_iter_prog(enum scb_iter which, struct scb_error **err)
 {
-	struct sockops_bpf *skel;
-	struct bpf_program *prog;
+	struct bpf_program *prog, *p;
+	struct iters_bpf *skel;
 	int ret, fd = -ENOENT;
 
-	skel = sockops_bpf__open();
+	skel = iters_bpf__open();
 	if (!skel) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
 			      strerror(errno));
 		return -EINVAL;
 	}
 	prog = bpf_object__find_program_by_name(skel->obj, iters[which].name);
-	autoload_only(skel, prog);
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, p == prog);
 	if (reuse_pinned_maps(skel, err))
 		goto out;
-	ret = sockops_bpf__load(skel);
+	ret = iters_bpf__load(skel);
 	if (ret) {
 		scb_error_set(err, SCB_ERR_KERNEL,
 			      "this kernel refuses the BPF iterator %s (%s): %s is not available on this node; counters and trace are not affected",
@@ -222,32 +258,19 @@ int node_iter_prog(enum scb_iter which, struct scb_error **err)
 		scb_error_set(err, SCB_ERR_INTERNAL, "dup: %s", strerror(-fd));
 	}
 out:
-	sockops_bpf__destroy(skel);
+	iters_bpf__destroy(skel);
 	return fd;
 }
 
 int node_netns_prog(struct scb_error **err)
 {
-	struct sockops_bpf *skel;
-	int ret, fd;
+	int fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
 
-	fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
-	if (fd >= 0)
-		return fd;
-	skel = open_pinned(err);
-	if (!skel)
-		return -1;
-	autoload_only(skel, skel->progs.scb_sockops_netns);
-	ret = sockops_bpf__load(skel);
-	if (!ret)
-		ret = bpf_program__pin(skel->progs.scb_sockops_netns, SCB_NETNS_PROG_PIN);
-	if (ret)
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot load the netns instance: %s",
-			      strerror(-ret));
-	else
-		fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
-	sockops_bpf__destroy(skel);
-	return ret ? -1 : fd;
+	if (fd < 0)
+		scb_error_set(err, SCB_ERR_KERNEL,
+			      "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
+			      SCB_NETNS_PROG_PIN, strerror(errno));
+	return fd;
 }
 
 static int get_pin(const char *name, int *fd, struct scb_error **err)
@@ -311,8 +334,9 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode != NODE_READ && lock_dir(n, err))
 		goto fail;
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
-		/* A crashed load may have pinned the netns instance, an
-		 * older build its iterators. */
+		/* A load killed half-way may have pinned the netns entry
+		 * point (load_and_pin removes its maps), an older build its
+		 * iterators. */
 		unlink(SCB_CONNS_PIN);
 		unlink(SCB_CONNS_NETNS_PIN);
 		unlink(SCB_ENABLE_PIN);
@@ -400,8 +424,6 @@ static void detach_all_links(void)
 int node_unload(bool force, struct scb_error **err)
 {
 	struct scb_node n;
-	char path[256];
-	size_t i;
 	int links;
 
 	node_init(&n);
@@ -423,10 +445,7 @@ int node_unload(bool force, struct scb_error **err)
 	unlink(SCB_CONNS_PIN);
 	unlink(SCB_CONNS_NETNS_PIN);
 	unlink(SCB_ENABLE_PIN);
-	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
-		unlink(path);
-	}
+	unlink_map_pins();
 	rmdir(SCB_LINK_DIR);
 	node_close(&n);
 	if (rmdir(SCB_PIN_DIR) && errno != ENOENT)
