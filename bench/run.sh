@@ -36,6 +36,10 @@ for b in "${BENCHES[@]}"; do
 	echo
 done
 
+# Leave the node as found: the idle program unloaded (refused, and kept,
+# while anyone's targets are attached).
+"$BENCH_DIR/../sockops-cb" unload >/dev/null 2>&1 || true
+
 ###############################################################################
 # Budgets, from the raw rows of this run.
 
