@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,40 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-static const char *const map_names[] = { "targets", "stats", "socks", "events", "control", "meta",
-					 "trans", "cgstats", "cgtrans" };
-/* Map pins of a load or unload killed half-way. */
-static void unlink_map_pins(void)
+/* The node's maps: pinned by name, found in the light skeleton by offset. */
+#define NODE_MAP(m) { #m, offsetof(struct sockops_bpf, maps.m) }
+static const struct {
+	const char *name;
+	size_t off;
+} node_maps[] = {
+	NODE_MAP(targets), NODE_MAP(stats), NODE_MAP(trans), NODE_MAP(cgstats),
+	NODE_MAP(cgtrans), NODE_MAP(socks), NODE_MAP(events), NODE_MAP(control),
+	NODE_MAP(meta),
+};
+
+#define N_NODE_MAPS (sizeof(node_maps) / sizeof(node_maps[0]))
+
+static void map_pin_path(size_t i, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", SCB_PIN_DIR, node_maps[i].name);
+}
+
+/* Every pin but the program's and the links: what a load or unload
+ * killed half-way leaves (with no program pinned, no link uses them),
+ * and the iterators that builds before on-demand loading pinned. */
+static void unlink_node_pins(void)
 {
 	char path[256];
 	size_t i;
 
-	for (i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, map_names[i]);
+	for (i = 0; i < N_NODE_MAPS; i++) {
+		map_pin_path(i, path, sizeof(path));
 		unlink(path);
 	}
+	unlink(SCB_NETNS_PROG_PIN);
+	unlink(SCB_CONNS_PIN);
+	unlink(SCB_CONNS_NETNS_PIN);
+	unlink(SCB_ENABLE_PIN);
 }
 
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
@@ -108,25 +131,16 @@ static int lock_dir(struct scb_node *n, struct scb_error **err)
 /* What -v shows of a failed load: the verifier's log. */
 #define LOAD_LOG_SIZE (1 << 20)
 
-/* The node's maps, pinned by name. */
 static int pin_maps(struct sockops_bpf *skel, struct scb_error **err)
 {
-	const struct {
-		const char *name;
-		int fd;
-	} maps[] = {
-		{ "targets", skel->maps.targets.map_fd }, { "stats", skel->maps.stats.map_fd },
-		{ "trans", skel->maps.trans.map_fd }, { "cgstats", skel->maps.cgstats.map_fd },
-		{ "cgtrans", skel->maps.cgtrans.map_fd }, { "socks", skel->maps.socks.map_fd },
-		{ "events", skel->maps.events.map_fd }, { "control", skel->maps.control.map_fd },
-		{ "meta", skel->maps.meta.map_fd },
-	};
+	const struct bpf_map_desc *map;
 	char path[256];
 	size_t i;
 
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, maps[i].name);
-		if (bpf_obj_pin(maps[i].fd, path))
+	for (i = 0; i < N_NODE_MAPS; i++) {
+		map = (const void *)((const char *)skel + node_maps[i].off);
+		map_pin_path(i, path, sizeof(path));
+		if (bpf_obj_pin(map->map_fd, path))
 			return scb_error_set(err, SCB_ERR_KERNEL, "cannot pin %s: %s", path,
 					     strerror(errno));
 	}
@@ -146,8 +160,7 @@ static int pin_prog(int fd, const char *path, struct scb_error **err)
  * light skeleton the kernel itself relocates the CO-RE accesses, so
  * libbpf never reads the kernel's BTF here (39 of the first container's
  * 60 ms on a slow VM, docs/performance.md). Pins that a load killed
- * half-way left are removed first: with no program pinned, no link
- * uses them. */
+ * half-way left are removed first. */
 static int load_and_pin(struct scb_error **err)
 {
 	struct sockops_bpf *skel;
@@ -156,7 +169,7 @@ static int load_and_pin(struct scb_error **err)
 	__u32 zero = 0;
 	int ret;
 
-	unlink_map_pins();
+	unlink_node_pins();
 	skel = sockops_bpf__open();
 	if (!skel)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
@@ -334,13 +347,6 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode != NODE_READ && lock_dir(n, err))
 		goto fail;
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
-		/* A load killed half-way may have pinned the netns entry
-		 * point (load_and_pin removes its maps), an older build its
-		 * iterators. */
-		unlink(SCB_CONNS_PIN);
-		unlink(SCB_CONNS_NETNS_PIN);
-		unlink(SCB_ENABLE_PIN);
-		unlink(SCB_NETNS_PROG_PIN);
 		if (load_and_pin(err))
 			goto fail;
 		n->loaded_now = true;
@@ -441,11 +447,7 @@ int node_unload(bool force, struct scb_error **err)
 		goto fail;
 	}
 	unlink(SCB_PROG_PIN);
-	unlink(SCB_NETNS_PROG_PIN);
-	unlink(SCB_CONNS_PIN);
-	unlink(SCB_CONNS_NETNS_PIN);
-	unlink(SCB_ENABLE_PIN);
-	unlink_map_pins();
+	unlink_node_pins();
 	rmdir(SCB_LINK_DIR);
 	node_close(&n);
 	if (rmdir(SCB_PIN_DIR) && errno != ENOENT)

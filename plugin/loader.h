@@ -47,8 +47,8 @@ void node_close(struct scb_node *n);
  * every link first, whatever version pinned it. */
 int node_unload(bool force, struct scb_error **err);
 void loader_init(void);
-/* fd of the program instance for the node-wide netns link, loaded on
- * first use (the caller holds the node lock). */
+/* fd of the netns entry point for the node-wide link, pinned with the
+ * program by the first load. */
 int node_netns_prog(struct scb_error **err);
 
 enum scb_iter {
