@@ -26,11 +26,11 @@ CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
 BIN := sockops-cb
-BPF_SRCS := bpf/sockops.bpf.c bpf/iters.bpf.c
+BPF_SRCS := bpf/sockops.bpf.c bpf/iters.bpf.c bpf/trace.bpf.c
 # The program through a light skeleton (the kernel does its CO-RE
 # relocations: no parse of the kernel's BTF at the first container); the
 # iterators, loaded for single commands, through an ordinary one.
-SKELS := $(OUTPUT)/sockops.lskel.h $(OUTPUT)/iters.skel.h
+SKELS := $(OUTPUT)/sockops.lskel.h $(OUTPUT)/iters.skel.h $(OUTPUT)/trace.skel.h
 PLUGIN_SRCS := $(wildcard plugin/*.c)
 PLUGIN_OBJS := $(patsubst plugin/%.c,$(OUTPUT)/%.o,$(PLUGIN_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(PLUGIN_OBJS))
@@ -60,7 +60,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,VMLINUX,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/maps.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/maps.bpf.h bpf/target.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	@# -mcpu=v3: 32-bit atomics (refused bits, state counters) need it.
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) \
@@ -77,7 +77,7 @@ $(OUTPUT)/%.lskel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 
 # The BPF sources' hash names the program: pins of another version are
 # refused. (Not the object's: it embeds the build directory.)
-$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/maps.bpf.h | $(OUTPUT)
+$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/maps.bpf.h bpf/target.bpf.h | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)echo "#define SCB_BPF_ID 0x$$(cat $^ | sha256sum | cut -c1-16)ULL" > $@
 

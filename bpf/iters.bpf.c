@@ -9,27 +9,16 @@
 #include <bpf/bpf_endian.h>
 #include "sockops.h"
 #include "maps.bpf.h"
+#include "target.bpf.h"
 
 #define AF_INET6	10
 
 /* The nearest traced cgroup above a socket, for the enable iterator
- * (callbacks get theirs from their link, see resolve()). */
-static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp,
-							   __u64 *key)
+ * (callbacks get theirs from their link). */
+static __always_inline struct scb_target *target_of_cgroup(struct tcp_sock *tp, __u64 *key)
 {
-	struct scb_target *t;
-	struct cgroup *cg;
-	int i;
-
-	cg = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup);
-	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
-		*key = BPF_CORE_READ(cg, kn, id);
-		t = bpf_map_lookup_elem(&targets, key);
-		if (t && !t->removed_ns)
-			return t;
-		cg = BPF_CORE_READ(cg, self.parent, cgroup);
-	}
-	return NULL;
+	*key = first_traced(tcp_sock_cgroup(tp), 0);
+	return *key ? bpf_map_lookup_elem(&targets, key) : NULL;
 }
 
 /* One connection's record for `conns`, from the kernel's own fields. */

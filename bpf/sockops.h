@@ -10,7 +10,6 @@
 #define SCB_HIST_SLOTS		32	/* log2(µs) buckets: up to ~35 min */
 #define SCB_TCP_STATES		13	/* BPF_TCP_MAX_STATES */
 #define SCB_MAX_TARGETS		16384	/* traced containers/pods per node */
-#define SCB_MAX_NETNS		4096	/* pods registered by netns (CNI) */
 #define SCB_ANCESTOR_DEPTH	8	/* cgroup levels searched above a socket */
 #define SCB_ID_LEN		129	/* container id: 1..128 chars + NUL */
 #define SCB_NAME_LEN		64
@@ -18,8 +17,7 @@
 #define SCB_SET_LEN		32
 
 /* Indexes of the `control` array. */
-#define SCB_CONTROL_TRACING	0	/* event types a `trace` reader wants */
-#define SCB_CONTROL_NESTED	1	/* targets were nested on this node */
+#define SCB_CONTROL_NESTED	0	/* targets were nested on this node */
 
 /* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */
 #define SCB_FLAG_RTO			(1U << 0)
@@ -46,15 +44,15 @@ enum scb_origin {
 };
 
 /* Value of the `targets` map, keyed by cgroup id (kind CGROUP) or netns
- * cookie (kind NETNS). The program reads `flags` and ORs into `refused`;
- * everything else is metadata for list/stats. */
+ * cookie (kind NETNS). Written by user space only; the program reads
+ * `flags` when a connection starts, everything else is metadata for
+ * list/stats. */
 struct scb_target {
 	__u32 flags;		/* effective mask asked of the kernel */
-	__u32 refused;		/* bits the kernel refused, OR-ed by BPF */
 	__u32 requested;	/* what the pod asked for, before the ceiling */
 	__u32 kind;		/* enum scb_kind */
 	__u32 origin;		/* enum scb_origin */
-	__u32 pad;
+	__u32 store;		/* enum scb_store, cgroup targets */
 	__u64 attached_ns;	/* CLOCK_REALTIME ns */
 	__u64 cgroup_id;	/* cgroup the link is on (0 for NETNS) */
 	__u64 removed_ns;	/* retained after removal (retainStats) */
@@ -70,25 +68,24 @@ struct scb_target {
 	char ifname[16];		/* CNI_IFNAME */
 };
 
-/* Counters of one target, per CPU in the `stats` map; user space sums
- * the CPUs. RTT's two first: with the key and flags before them
- * (struct scb_cg_pcpu), the most frequent callback touches one or two
- * cache lines of it. */
+/* Counters of one target, per CPU; user space sums the CPUs. What each
+ * one is, against the kernel's own counters, is in docs/config.md.
+ * RTT's first: with the key before them (struct scb_cg_pcpu), the most
+ * frequent callback touches one or two cache lines. */
 #define SCB_COUNTERS							\
 	__u64 rtt_sum_us;						\
 	__u64 rtt_hist[SCB_HIST_SLOTS];					\
+	__u64 rtt_smoothed;	/* values that were srtt, not samples */	\
 	__u64 active_established;					\
 	__u64 passive_established;					\
 	__u64 connect;							\
 	__u64 listen;							\
 	__u64 rto;							\
-	__u64 retrans;							\
-	__u64 retrans_failed;						\
+	__u64 retrans;		/* segments, as TcpRetransSegs */	\
+	__u64 retrans_failed;	/* of those, segments not sent */	\
 	__u64 rtt_samples;	/* user space: the histogram's sum */	\
 	__u64 hdr_opt;							\
-	__u64 closed;							\
-	__u64 events_lost;						\
-	__u64 flags_refused;	/* sockets where the kernel refused bits */
+	__u64 closed;
 
 struct scb_pcpu {
 	SCB_COUNTERS
@@ -101,14 +98,21 @@ struct scb_trans {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 };
 
+/* Where a cgroup target's counters live. */
+enum scb_store {
+	SCB_STORE_LINK = 1,	/* here, in the link's cgroup storage */
+	SCB_STORE_HASH = 2,	/* in `stats`/`trans`: they outlive the cgroup */
+};
+
 /* A cgroup target's data, in the cgroup storage of its link (one
- * instance per attached cgroup, created and freed by the kernel with the
- * link): the program gets it with bpf_get_local_storage, no lookup.
- * User space writes key and flags (into every CPU's copy) after the
- * link is made; key 0 means "not ready", and the program ignores it. */
+ * instance per attached cgroup, freed by the kernel with the cgroup):
+ * the program gets it with bpf_get_local_storage, no lookup. User space
+ * writes key and store into every CPU's copy once, right after the link
+ * is made, and never again (a rewrite would lose the increments made
+ * meanwhile); key 0 means "not ready", and the program ignores it. */
 struct scb_cg_pcpu {
 	__u64 key;		/* the target's key (its cgroup id) */
-	__u32 flags;		/* its effective mask */
+	__u32 store;		/* enum scb_store */
 	__u32 pad;
 	struct scb_pcpu c;
 };
@@ -133,8 +137,7 @@ enum scb_event_type {
 	SCB_EV_RTT,
 	SCB_EV_RTO,
 	SCB_EV_RETRANS,
-	SCB_EV_HDR_OPT,
-	SCB_EV_CLOSE,
+	SCB_EV_CLOSE = 10,
 };
 
 struct scb_event {
@@ -148,8 +151,9 @@ struct scb_event {
 	__u16 pad;
 	__u32 saddr[4];		/* network order; IPv4 in [0] */
 	__u32 daddr[4];
-	__u32 srtt_us;
-	__u32 arg[3];		/* per type: STATE old,new; RTT mrtt_us;
+	__u32 srtt_us;		/* smoothed RTT, 0 when not known yet */
+	__u32 arg[3];		/* per type: STATE old,new; RTT sample µs
+				 * (or srtt, see SCB_RTT_SMOOTHED);
 				 * RTO retransmits,rto_jiffies; RETRANS
 				 * seq,segs,err; CLOSE retransmitted
 				 * segments (the reader adds the duration) */
@@ -193,5 +197,9 @@ struct scb_enable_rec {
 	__s32 err;		/* 0: enabled; -EINVAL: kernel too old */
 	__u32 pad;
 };
+
+/* RTT event arg[1]: arg[0] is the smoothed RTT of the previous window,
+ * not a sample (kernels before 6.10 pass no sample to RTT_CB). */
+#define SCB_RTT_SMOOTHED	1
 
 #endif /* __SOCKOPS_H */

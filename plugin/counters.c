@@ -79,29 +79,26 @@ static int zero_trans(struct scb_node *n, const struct bpf_cgroup_storage_key *k
 	return bpf_map_update_elem(n->cgtrans_fd, k, &zero, BPF_EXIST);
 }
 
-int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t flags, bool fresh,
-		   struct scb_error **err)
+int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct scb_error **err)
 {
 	struct bpf_cgroup_storage_key k = storage_key(cg_id);
 	int ncpu = libbpf_num_possible_cpus(), c, ret;
 	struct scb_cg_pcpu *v;
 	char *vals;
 
-	vals = storage_read(n, cg_id);
+	if (store == SCB_STORE_HASH && counters_create(n, cg_id, err))
+		return -1;
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_cg_pcpu));
 	if (!vals)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot read the link's storage: %s",
-				     strerror(errno));
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	for (c = 0; c < ncpu; c++) {
 		v = (struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(*v));
-		if (fresh)
-			memset(v, 0, sizeof(*v));
 		v->key = cg_id;
-		v->flags = flags;
+		v->store = store;
 	}
-	/* A repeated attach of a live target only changes the flags. */
 	ret = bpf_map_update_elem(n->cgstats_fd, &k, vals, BPF_EXIST);
 	free(vals);
-	if (!ret && fresh)
+	if (!ret)
 		ret = zero_trans(n, &k);
 	if (ret)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot write the link's storage: %s",
@@ -123,8 +120,7 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
 	out->rtt_sum_us += s->rtt_sum_us;
 	out->hdr_opt += s->hdr_opt;
 	out->closed += s->closed;
-	out->events_lost += s->events_lost;
-	out->flags_refused += s->flags_refused;
+	out->rtt_smoothed += s->rtt_smoothed;
 	for (i = 0; i < SCB_HIST_SLOTS; i++) {
 		out->rtt_hist[i] += s->rtt_hist[i];
 		/* One atomic less per RTT callback: the histogram counts
@@ -146,6 +142,10 @@ static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
 	vals = storage_read(n, key);
 	if (!vals)
 		return -1;
+	if (((struct scb_cg_pcpu *)vals)->store != SCB_STORE_LINK) {
+		free(vals);
+		return -1;
+	}
 	for (c = 0; c < ncpu; c++)
 		sum_pcpu(out, &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c);
 	free(vals);
@@ -192,8 +192,10 @@ int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err)
 	char *vals, *pcpu;
 
 	vals = storage_read(n, key);
-	if (!vals)
-		return 0;	/* no live link: the hashes have them, if anyone */
+	if (!vals || ((struct scb_cg_pcpu *)vals)->store != SCB_STORE_LINK) {
+		free(vals);
+		return 0;	/* the hashes have them, or the cgroup is gone */
+	}
 	pcpu = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
 	if (!pcpu) {
 		free(vals);

@@ -15,13 +15,15 @@
 /* Zeroed hash entries for key (netns targets, before they are live). */
 int counters_create(struct scb_node *n, uint64_t key, struct scb_error **err);
 void counters_delete(struct scb_node *n, uint64_t key);
-/* Write key and flags into the storage of the link just made on cgroup
- * cg_id, every CPU's copy: until then the program ignores the link.
- * fresh: a new target, counters from zero; else only the flags change. */
-int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t flags, bool fresh,
-		   struct scb_error **err);
-/* Copy a live cgroup target's storage into the hashes, before its link
- * goes (retainStats). */
+/* Write key and store (enum scb_store) into every CPU's copy of the
+ * storage of the link just made on cgroup cg_id, counters from zero:
+ * until then the program ignores the link. Once only: a rewrite would
+ * lose what the program adds meanwhile. SCB_STORE_HASH also creates the
+ * hash entries, where the counters then live. */
+int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct scb_error **err);
+/* Copy a cgroup target's storage into the hashes after its link was
+ * detached (the kernel keeps the storage until the cgroup is gone);
+ * nothing to do for SCB_STORE_HASH targets. */
 int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err);
 /* Sum of the per-CPU counters, from wherever they live. */
 int counters_read(struct scb_node *n, uint64_t key, struct scb_stats *out);

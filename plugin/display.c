@@ -50,6 +50,13 @@ void print_log2_hist(FILE *out, const __u64 *vals, int n, const char *unit)
 	}
 }
 
+const char *rtt_values_name(const struct scb_stats *s)
+{
+	if (!s->rtt_samples)
+		return "none";
+	return s->rtt_smoothed ? "smoothed" : "samples";
+}
+
 const char *target_label(const struct scb_target *t)
 {
 	static char shortid[13];

@@ -20,6 +20,11 @@ void target_json_fields(struct cJSON *obj, const struct scb_target *t);
 /* The label a person reads: name, else the 12-char short id. */
 const char *target_label(const struct scb_target *t);
 
+/* What the RTT histogram of s holds: "samples" (the kernel's measured
+ * RTTs, Linux >= 6.10), "smoothed" (the smoothed RTT of each window:
+ * older kernels pass no sample), or "none" yet. */
+const char *rtt_values_name(const struct scb_stats *s);
+
 /* Both addresses as text; returns the family shown (AF_INET for
  * v4-mapped IPv6). */
 int format_addrs(int family, const __u32 *saddr, const __u32 *daddr, char *s, char *d,

@@ -65,7 +65,9 @@ static void put_details(struct line *l, const struct scb_event *e, int64_t dur_m
 		    tcp_state_name(e->arg[1]));
 		break;
 	case SCB_EV_RTT:
-		put(l, ",\"rtt_us\":%u", e->arg[0]);
+		/* Before Linux 6.10 no sample: the previous window's srtt. */
+		put(l, ",\"rtt_us\":%u%s", e->arg[0],
+		    e->arg[1] == SCB_RTT_SMOOTHED ? ",\"smoothed\":true" : "");
 		break;
 	case SCB_EV_RTO:
 		put(l, ",\"retransmits\":%u,\"rto_jiffies\":%u", e->arg[0], e->arg[1]);

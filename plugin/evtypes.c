@@ -16,7 +16,6 @@ static const char *const event_names[] = {
 	[SCB_EV_RTT] = "RTT",
 	[SCB_EV_RTO] = "RTO",
 	[SCB_EV_RETRANS] = "RETRANS",
-	[SCB_EV_HDR_OPT] = "HDR_OPT",
 	[SCB_EV_CLOSE] = "CLOSE",
 };
 
@@ -32,7 +31,7 @@ uint32_t event_mask_all(void)
 	uint32_t m = 0, t;
 
 	for (t = 0; t < N_TYPES; t++)
-		if (event_names[t] && t != SCB_EV_HDR_OPT)	/* counted, never emitted */
+		if (event_names[t])
 			m |= 1U << t;
 	return m;
 }
@@ -44,7 +43,7 @@ static uint32_t mask_of(const char *word)
 	if (!strcasecmp(word, "ESTABLISHED"))
 		return 1U << SCB_EV_ACTIVE_ESTABLISHED | 1U << SCB_EV_PASSIVE_ESTABLISHED;
 	for (t = 0; t < N_TYPES; t++)
-		if (event_names[t] && t != SCB_EV_HDR_OPT && !strcasecmp(word, event_names[t]))
+		if (event_names[t] && !strcasecmp(word, event_names[t]))
 			return 1U << t;
 	return 0;
 }

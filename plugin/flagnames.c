@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +170,24 @@ cJSON *flags_to_json(uint32_t mask)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(hex));
 	}
 	return arr;
+}
+
+/* What the header-option flags cost: the kernel calls the program for
+ * segments, and with no identity configured nothing is written or read
+ * beyond counting the calls (hdr_opt). NULL when mask has none. */
+const char *hdr_opt_note(uint32_t mask)
+{
+	bool write = mask & SCB_FLAG_WRITE_HDR_OPT;
+	bool all = mask & SCB_FLAG_PARSE_ALL_HDR_OPT;
+	bool unknown = mask & SCB_FLAG_PARSE_UNKNOWN_HDR_OPT;
+
+	if (write && all)
+		return "WRITE_HDR_OPT and PARSE_ALL_HDR_OPT: the program runs on every segment sent and received; nothing is written or read, it only counts the calls (hdr_opt)";
+	if (write)
+		return "WRITE_HDR_OPT: the program runs at least once for every segment sent; nothing is written, it only counts the calls (hdr_opt)";
+	if (all)
+		return "PARSE_ALL_HDR_OPT: the program runs on every segment received; it only counts the calls (hdr_opt)";
+	if (unknown)
+		return "PARSE_UNKNOWN_HDR_OPT: the program runs on every received segment with an option the kernel does not know; it only counts the calls (hdr_opt)";
+	return NULL;
 }

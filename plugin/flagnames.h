@@ -26,5 +26,8 @@ struct cJSON *flags_to_json(uint32_t mask);
 const char *flags_json_text(uint32_t mask, char *buf, size_t len);
 /* "RTO RETRANS STATE ..." for error messages. */
 const char *flags_known_list(void);
+/* One line on what the header-option flags in mask make the kernel do,
+ * or NULL when it has none. */
+const char *hdr_opt_note(uint32_t mask);
 
 #endif

@@ -60,7 +60,7 @@ static error_t hook_parse(int key, char *arg, struct argp_state *state)
 }
 
 static void fill_target(struct scb_target *t, const struct oci_state *st,
-			const struct scb_request *req, const char *cg_rel)
+			const struct scb_request *req, const char *cg_rel, bool retain)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->id, sizeof(t->id), "%s", st->id);
@@ -68,12 +68,16 @@ static void fill_target(struct scb_target *t, const struct oci_state *st,
 	t->requested = req->requested;
 	t->flags = req->effective;
 	t->origin = SCB_ORIGIN_HOOK;
+	/* Runtimes remove the cgroup, and the kernel its link's storage,
+	 * before poststop: counters to keep must live elsewhere from the
+	 * start. */
+	t->store = retain ? SCB_STORE_HASH : SCB_STORE_LINK;
 	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
 	text_label(t->cgroup, sizeof(t->cgroup), cg_rel);
 }
 
 static int attach_container(const struct oci_state *st, const struct scb_request *req,
-			    struct scb_error **err)
+			    bool retain, struct scb_error **err)
 {
 	char rel[4096], abs[4096];
 	struct scb_target t;
@@ -87,7 +91,7 @@ static int attach_container(const struct oci_state *st, const struct scb_request
 	if (cgroup_of_pid(st->pid, rel, sizeof(rel), err) ||
 	    cgroup_resolve(rel, abs, sizeof(abs), err))
 		return -1;
-	fill_target(&t, st, req, rel);
+	fill_target(&t, st, req, rel, retain);
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
 	ret = target_attach_cgroup(&n, &t, abs, err);
@@ -106,7 +110,7 @@ static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 		return -1;
 	if (!req.traced)
 		return 0;
-	if (attach_container(st, &req, err) && cfg->on_error == SCB_ON_ERROR_IGNORE) {
+	if (attach_container(st, &req, cfg->retain_stats, err) && cfg->on_error == SCB_ON_ERROR_IGNORE) {
 		scb_error_wrap(err, "container %.12s runs untraced (onError=ignore)", st->id);
 		scb_warn(*err);
 		scb_error_free(err);

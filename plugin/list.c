@@ -10,8 +10,12 @@
 #include "target.h"
 
 static const char list_doc[] =
-	"List traced containers: flags requested, effective (after the ceiling and\n"
-	"what the kernel refused), and a summary of their counters.\n"
+	"List traced containers: flags requested, effective (after the config's\n"
+	"maxFlags ceiling), and a summary of their counters: CONNS established,\n"
+	"RETRANS segments retransmitted (as the kernel's TcpRetransSegs), RTO\n"
+	"timeouts, RTT_US the mean of the RTT histogram (see `stats --help`).\n"
+	"A note follows the table for targets whose flags make the kernel call the\n"
+	"program on every segment (the header-option flags).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb list\n"
@@ -45,8 +49,7 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	/* A removed target's flags are 0: nothing was clamped by that. */
 	cJSON_AddItemToObject(o, "clamped",
 			      flags_to_json(t->removed_ns ? 0 : t->requested & ~t->flags));
-	cJSON_AddItemToObject(o, "refused", flags_to_json(t->refused));
-	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
+	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags));
 	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));
 	cJSON_AddBoolToObject(o, "removed", t->removed_ns != 0);
 	cJSON_AddNumberToObject(o, "existing_enabled", t->existing_enabled);
@@ -59,19 +62,21 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "rtt_samples", (double)s->rtt_samples);
 	cJSON_AddNumberToObject(o, "rtt_avg_us",
 				s->rtt_samples ? (double)(s->rtt_sum_us / s->rtt_samples) : 0);
+	cJSON_AddStringToObject(o, "rtt_values", rtt_values_name(s));
+	if (hdr_opt_note(t->flags))
+		cJSON_AddStringToObject(o, "note", hdr_opt_note(t->flags));
 	return o;
 }
 
 static void list_text(const struct scb_target *t, const struct scb_stats *s)
 {
-	char eff[128], req[128], ref[128];
+	char eff[128], req[128];
 
-	flags_format(t->flags & ~t->refused, eff, sizeof(eff));
+	flags_format(t->flags, eff, sizeof(eff));
 	flags_format(t->requested, req, sizeof(req));
-	flags_format(t->refused, ref, sizeof(ref));
-	printf("%-12.12s %-20.20s %-8s %-22s %-22s %-8s %6llu %7llu %5llu %8llu %s%s\n",
+	printf("%-12.12s %-20.20s %-8s %-22s %-22s %6llu %7llu %5llu %8llu %s%s\n",
 	       t->id, t->name[0] ? t->name : "-", t->flag_set[0] ? t->flag_set : "-",
-	       eff, req, ref,
+	       eff, req,
 	       (unsigned long long)(s->active_established + s->passive_established),
 	       (unsigned long long)s->retrans, (unsigned long long)s->rto,
 	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
@@ -91,6 +96,8 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 	struct scb_stats s;
 	struct scb_node n;
 	bool json = false;
+	static char note[8192];
+	size_t notes = 0;
 	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &json);
@@ -98,8 +105,8 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 	if (ret < 0)
 		return -1;
 	if (!json)
-		printf("%-12s %-20s %-8s %-22s %-22s %-8s %6s %7s %5s %8s %s\n", "ID", "NAME",
-		       "SET", "EFFECTIVE", "REQUESTED", "REFUSED", "CONNS", "RETRANS", "RTO",
+		printf("%-12s %-20s %-8s %-22s %-22s %6s %7s %5s %8s %s\n", "ID", "NAME",
+		       "SET", "EFFECTIVE", "REQUESTED", "CONNS", "RETRANS", "RTO",
 		       "RTT_US", "CGROUP");
 	while (!ret && target_next(&n, &it, &t)) {
 		if (target_stats(&n, it.key, &s))
@@ -108,7 +115,12 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 			json_print_line(list_json(&t, &s));
 		else
 			list_text(&t, &s);
+		if (!json && hdr_opt_note(t.flags))
+			notes += snprintf(note + notes, notes < sizeof(note) ? sizeof(note) - notes : 0,
+					  "note: %.12s: %s\n", t.id, hdr_opt_note(t.flags));
 	}
 	node_close(&n);
+	if (notes)
+		fputs(note, stdout);
 	return 0;
 }

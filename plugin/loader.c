@@ -17,6 +17,7 @@
 #include "sockops.h"
 #include "sockops.lskel.h"
 #include "iters.skel.h"
+#include "trace.skel.h"
 #include "bpf_id.h"
 #include "cmd.h"
 #include "loader.h"
@@ -34,8 +35,7 @@ static const struct {
 	size_t off;
 } node_maps[] = {
 	NODE_MAP(targets), NODE_MAP(stats), NODE_MAP(trans), NODE_MAP(cgstats),
-	NODE_MAP(cgtrans), NODE_MAP(socks), NODE_MAP(events), NODE_MAP(control),
-	NODE_MAP(meta),
+	NODE_MAP(cgtrans), NODE_MAP(socks), NODE_MAP(control), NODE_MAP(meta),
 };
 
 #define N_NODE_MAPS (sizeof(node_maps) / sizeof(node_maps[0]))
@@ -47,20 +47,21 @@ static void map_pin_path(size_t i, char *path, size_t size)
 
 /* Every pin but the program's and the links: what a load or unload
  * killed half-way leaves (with no program pinned, no link uses them),
- * and the iterators that builds before on-demand loading pinned. */
+ * and the maps of other builds. */
 static void unlink_node_pins(void)
 {
-	char path[256];
-	size_t i;
+	DIR *d = opendir(SCB_PIN_DIR);
+	struct dirent *de;
 
-	for (i = 0; i < N_NODE_MAPS; i++) {
-		map_pin_path(i, path, sizeof(path));
-		unlink(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type == DT_DIR || !strcmp(de->d_name, "prog") ||
+		    !strcmp(de->d_name, "netns-link"))
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
 	}
-	unlink(SCB_NETNS_PROG_PIN);
-	unlink(SCB_CONNS_PIN);
-	unlink(SCB_CONNS_NETNS_PIN);
-	unlink(SCB_ENABLE_PIN);
+	closedir(d);
 }
 
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
@@ -208,14 +209,26 @@ cleanup:
 /* The node's maps, by the fds of their pins, for an iterator loaded
  * beside the pinned program: nothing is pinned by it, so a reader racing
  * with `unload` can leave nothing behind. */
-static int reuse_pinned_maps(struct iters_bpf *skel, struct scb_error **err)
+static bool node_map(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_NODE_MAPS; i++)
+		if (!strcmp(node_maps[i].name, name))
+			return true;
+	return false;
+}
+
+/* The object's maps that are the node's, by the fds of their pins; the
+ * object's own (a trace ring, .bss) are its own. */
+static int reuse_pinned_maps(struct bpf_object *obj, struct scb_error **err)
 {
 	struct bpf_map *map;
 	char path[256];
 	int fd, ret;
 
-	bpf_object__for_each_map(map, skel->obj) {
-		if (bpf_map__is_internal(map))
+	bpf_object__for_each_map(map, obj) {
+		if (!node_map(bpf_map__name(map)))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", SCB_PIN_DIR, bpf_map__name(map));
 		fd = bpf_obj_get(path);
@@ -255,7 +268,7 @@ int node_iter_prog(enum scb_iter which, struct scb_error **err)
 	prog = bpf_object__find_program_by_name(skel->obj, iters[which].name);
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, p == prog);
-	if (reuse_pinned_maps(skel, err))
+	if (reuse_pinned_maps(skel->obj, err))
 		goto out;
 	ret = iters_bpf__load(skel);
 	if (ret) {
@@ -273,6 +286,33 @@ int node_iter_prog(enum scb_iter which, struct scb_error **err)
 out:
 	iters_bpf__destroy(skel);
 	return fd;
+}
+
+struct trace_bpf *node_trace_prog(uint64_t only, uint32_t mask, struct scb_error **err)
+{
+	struct trace_bpf *skel;
+	int ret;
+
+	skel = trace_bpf__open();
+	if (!skel) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+			      strerror(errno));
+		return NULL;
+	}
+	skel->rodata->only_target = only;
+	skel->rodata->event_mask = mask;
+	if (reuse_pinned_maps(skel->obj, err))
+		goto fail;
+	ret = trace_bpf__load(skel);
+	if (ret) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot load the trace program: %s (-v shows why)",
+			      strerror(-ret));
+		goto fail;
+	}
+	return skel;
+fail:
+	trace_bpf__destroy(skel);
+	return NULL;
 }
 
 int node_netns_prog(struct scb_error **err)
@@ -302,7 +342,7 @@ static void node_init(struct scb_node *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = n->trans_fd = -1;
-	n->cgstats_fd = n->cgtrans_fd = n->events_fd = n->control_fd = -1;
+	n->cgstats_fd = n->cgtrans_fd = n->control_fd = -1;
 }
 
 /* Pins left by another build (other struct layouts, other code) would
@@ -329,8 +369,7 @@ static int open_pins(struct scb_node *n, struct scb_error **err)
 	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
 	    get_pin("trans", &n->trans_fd, err) || get_pin("cgstats", &n->cgstats_fd, err) ||
 	    get_pin("cgtrans", &n->cgtrans_fd, err) ||
-	    get_pin("stats", &n->stats_fd, err) || get_pin("events", &n->events_fd, err) ||
-	    get_pin("control", &n->control_fd, err))
+	    get_pin("stats", &n->stats_fd, err) || get_pin("control", &n->control_fd, err))
 		return -1;
 	return check_build(err);
 }
@@ -349,7 +388,6 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 	if (mode == NODE_CREATE && access(SCB_PROG_PIN, F_OK)) {
 		if (load_and_pin(err))
 			goto fail;
-		n->loaded_now = true;
 	}
 	if (open_pins(n, err))
 		goto fail;
@@ -371,8 +409,7 @@ int node_open_traced(struct scb_node *n, struct scb_error **err)
 void node_close(struct scb_node *n)
 {
 	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->cgstats_fd,
-		       &n->cgtrans_fd, &n->events_fd,
-		       &n->control_fd, &n->dir_fd };
+		       &n->cgtrans_fd, &n->control_fd, &n->dir_fd };
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

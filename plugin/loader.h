@@ -5,6 +5,7 @@
 #define __SCB_LOADER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "error.h"
 
 #define SCB_BPFFS		"/sys/fs/bpf"
@@ -12,11 +13,6 @@
 #define SCB_LINK_DIR		SCB_PIN_DIR "/links"
 #define SCB_PROG_PIN		SCB_PIN_DIR "/prog"
 #define SCB_NETNS_PROG_PIN	SCB_PIN_DIR "/prog-netns"
-/* Iterators pinned by builds before they were loaded on demand:
- * removed at load and unload. */
-#define SCB_CONNS_PIN		SCB_PIN_DIR "/conns"
-#define SCB_CONNS_NETNS_PIN	SCB_PIN_DIR "/conns-netns"
-#define SCB_ENABLE_PIN		SCB_PIN_DIR "/enable"
 
 enum node_mode {
 	NODE_READ,	/* readers: list, stats, trace; no lock */
@@ -32,9 +28,7 @@ struct scb_node {
 	int trans_fd;
 	int cgstats_fd;	/* live cgroup targets' counters: cgroup storage */
 	int cgtrans_fd;
-	int events_fd;
 	int control_fd;
-	bool loaded_now;	/* this call loaded the program */
 };
 
 /* Returns 1 (and an empty node) when NODE_READ/WRITE finds nothing
@@ -63,5 +57,11 @@ enum scb_iter {
  * iterator types (the error says what is lost). A negative errno on
  * failure. */
 int node_iter_prog(enum scb_iter which, struct scb_error **err);
+
+/* The trace program (bpf/trace.bpf.c), loaded on the node's pinned maps
+ * for one reader: events of target only (0: all), of the types in mask
+ * (1 << enum scb_event_type). The caller attaches it and destroys it. */
+struct trace_bpf;
+struct trace_bpf *node_trace_prog(uint64_t only, uint32_t mask, struct scb_error **err);
 
 #endif

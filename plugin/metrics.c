@@ -82,7 +82,7 @@ static void w_states(FILE *out, const struct family *f, const struct sample *x)
 static void w_retrans(FILE *out, const struct family *f, const struct sample *x)
 {
 	fprintf(out, "%s{%s,result=\"ok\"} %llu\n", f->name, x->labels,
-		(unsigned long long)x->s.retrans);
+		(unsigned long long)(x->s.retrans - x->s.retrans_failed));
 	fprintf(out, "%s{%s,result=\"failed\"} %llu\n", f->name, x->labels,
 		(unsigned long long)x->s.retrans_failed);
 }
@@ -96,8 +96,7 @@ static void fn(FILE *out, const struct family *f, const struct sample *x)	\
 W_COUNTER(w_rto, rto)
 W_COUNTER(w_closed, closed)
 W_COUNTER(w_hdr_opt, hdr_opt)
-W_COUNTER(w_lost, events_lost)
-W_COUNTER(w_refused_sockets, flags_refused)
+W_COUNTER(w_rtt_smoothed, rtt_smoothed)
 
 /* Slot i of the log2 histogram holds integer µs below 2^(i+1). Every
  * series gets every bucket, so sum by (le) across targets adds up. */
@@ -120,14 +119,13 @@ static void w_rtt(FILE *out, const struct family *f, const struct sample *x)
 
 static void w_info(FILE *out, const struct family *f, const struct sample *x)
 {
-	char eff[128], req[128], ref[128];
+	char eff[128], req[128];
 
-	flags_format(x->t.flags & ~x->t.refused, eff, sizeof(eff));
+	flags_format(x->t.flags, eff, sizeof(eff));
 	flags_format(x->t.requested, req, sizeof(req));
-	flags_format(x->t.refused, ref, sizeof(ref));
-	fprintf(out, "%s{%s,kind=\"%s\",effective=\"%s\",requested=\"%s\",refused=\"%s\"} 1\n",
+	fprintf(out, "%s{%s,kind=\"%s\",effective=\"%s\",requested=\"%s\"} 1\n",
 		f->name, x->labels, x->t.kind == SCB_KIND_NETNS ? "netns" : "cgroup",
-		eff, req, ref);
+		eff, req);
 }
 
 static const struct family families[] = {
@@ -139,16 +137,20 @@ static const struct family families[] = {
 	{ PFX "state_transitions_total", "counter",
 	  "TCP state changes (needs STATE).", w_states },
 	{ PFX "retransmits_total", "counter",
-	  "Retransmitted segments; failed: the retransmit could not be sent (needs RETRANS).",
+	  "Retransmitted segments, as the kernel's TcpRetransSegs counts them; result=failed: "
+	  "segments whose retransmit could not be sent (needs RETRANS).",
 	  w_retrans },
 	{ PFX "rto_total", "counter", "Retransmission timeouts (needs RTO).", w_rto },
-	{ PFX "rtt_seconds", "histogram", "TCP round-trip time samples (needs RTT).", w_rtt },
+	{ PFX "rtt_seconds", "histogram",
+	  "TCP round-trip times, one value per RTT window and connection (needs RTT): the "
+	  "kernel's measured sample on Linux >= 6.10; on older kernels the smoothed RTT of "
+	  "the previous window, counted in rtt_smoothed_values_total.", w_rtt },
+	{ PFX "rtt_smoothed_values_total", "counter",
+	  "Values of rtt_seconds that are the smoothed RTT, not a sample: kernels before 6.10 "
+	  "pass no sample to RTT_CB. 0 where rtt_seconds holds samples.", w_rtt_smoothed },
 	{ PFX "header_option_callbacks_total", "counter",
-	  "Header option callbacks (needs a *_HDR_OPT flag).", w_hdr_opt },
-	{ PFX "flags_refused_sockets_total", "counter",
-	  "Sockets where the kernel refused some requested flags.", w_refused_sockets },
-	{ PFX "events_lost_total", "counter",
-	  "Trace events dropped because the ring buffer was full.", w_lost },
+	  "Header option callbacks: one per segment sent (WRITE_HDR_OPT) or received "
+	  "(PARSE_ALL_HDR_OPT); only counted.", w_hdr_opt },
 };
 
 static int collect(struct scb_node *n, struct sample **xs, int *count)

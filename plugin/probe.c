@@ -1,27 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `sockops-cb flags`: which callback flags this kernel accepts, found by
- * asking it. A throwaway cgroup gets every flag; a child process in it
- * listens on loopback, the program's LISTEN callback calls
- * bpf_sock_ops_cb_flags_set, and the bits the kernel refused are read
- * back from the target. */
+/* `sockops-cb flags`: which callback flags this kernel has, read from
+ * its own BTF (the value of BPF_SOCK_OPS_ALL_CB_FLAGS in the uapi enum
+ * compiled into it), and what each one makes the kernel do. */
 #include <argp.h>
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <cjson/cJSON.h>
-#include "cgroup.h"
 #include "cmd.h"
 #include "flagnames.h"
-#include "target.h"
+#include "sockops.h"
 
 static const char flags_doc[] =
-	"Probe which sock_ops callback flags this kernel supports.\n"
+	"Show which sock_ops callback flags this kernel has (from its BTF) and\n"
+	"what each makes the kernel call the program for.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb flags\n"
@@ -37,63 +30,64 @@ static error_t flags_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-/* Child: join the cgroup, listen on 127.0.0.1, exit. */
-static void listen_in(const char *cg)
+/* The value of enumerator name in the kernel's BTF, or -ENOENT. */
+static long long btf_enum_value(const struct btf *btf, const char *name)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	char path[4300];
-	int fd;
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	__u32 i, j, n = btf__type_cnt(btf);
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || write(fd, "0\n", 2) != 2)
-		_exit(2);
-	close(fd);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 1))
-		_exit(3);
-	_exit(0);
+	for (i = 1; i < n; i++) {
+		t = btf__type_by_id(btf, i);
+		if (!btf_is_enum(t))
+			continue;
+		e = btf_enum(t);
+		for (j = 0; j < btf_vlen(t); j++)
+			if (!strcmp(btf__name_by_offset(btf, e[j].name_off), name))
+				return e[j].val;
+	}
+	return -ENOENT;
 }
 
-static int run_listener(const char *cg, struct scb_error **err)
+static int kernel_flags(uint32_t *mask, struct scb_error **err)
 {
-	int status;
-	pid_t pid;
+	struct btf *btf = btf__load_vmlinux_btf();
+	long long v;
 
-	pid = fork();
-	if (pid < 0)
-		return scb_error_set(err, SCB_ERR_INTERNAL, "fork: %s", strerror(errno));
-	if (!pid)
-		listen_in(cg);
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return scb_error_set(err, SCB_ERR_INTERNAL,
-				     "the probe process could not listen in %s", cg);
+	if (!btf)
+		return scb_error_set(err, SCB_ERR_KERNEL,
+				     "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s",
+				     strerror(errno));
+	v = btf_enum_value(btf, "BPF_SOCK_OPS_ALL_CB_FLAGS");
+	btf__free(btf);
+	if (v < 0)
+		return scb_error_set(err, SCB_ERR_KERNEL,
+				     "the kernel's BTF has no BPF_SOCK_OPS_ALL_CB_FLAGS: no sock_ops callback flags");
+	*mask = (uint32_t)v;
 	return 0;
 }
 
-static int probe(struct scb_node *n, const char *cg, uint32_t *refused,
-		 struct scb_error **err)
+/* What the kernel does for a socket with the flag. */
+static const char *flag_effect(uint32_t bit)
 {
-	struct scb_target t = { .flags = SCB_FLAGS_KNOWN, .requested = SCB_FLAGS_KNOWN,
-				.origin = SCB_ORIGIN_MANUAL };
-	struct target_iter it = { 0 };
-	struct scb_target cur;
-	bool found;
-	int ret;
-
-	snprintf(t.id, sizeof(t.id), "sockops-cb-probe-%d", getpid());
-	snprintf(t.name, sizeof(t.name), "%.63s", t.id);
-	if (target_attach_cgroup(n, &t, cg, err))
-		return -1;
-	ret = run_listener(cg, err);
-	*refused = SCB_FLAGS_KNOWN;
-	while (!ret && target_next(n, &it, &cur))
-		if (!strcmp(cur.id, t.id))
-			*refused = cur.refused;
-	if (target_detach(n, t.id, false, &found, ret ? NULL : err))
-		ret = -1;
-	return ret;
+	switch (bit) {
+	case SCB_FLAG_RTO:
+		return "RTO_CB at each retransmission timeout";
+	case SCB_FLAG_RETRANS:
+		return "RETRANS_CB per retransmitted skb (with its segment count)";
+	case SCB_FLAG_STATE:
+		return "STATE_CB at each TCP state change";
+	case SCB_FLAG_RTT:
+		return "RTT_CB once per RTT window (sample and srtt from Linux 6.10)";
+	case SCB_FLAG_PARSE_ALL_HDR_OPT:
+		return "PARSE_HDR_OPT_CB on every segment received";
+	case SCB_FLAG_PARSE_UNKNOWN_HDR_OPT:
+		return "PARSE_HDR_OPT_CB on segments with an unknown option";
+	case SCB_FLAG_WRITE_HDR_OPT:
+		return "HDR_OPT_LEN_CB (+ WRITE_HDR_OPT_CB) on every segment sent";
+	default:
+		return "";
+	}
 }
 
 static void print_flags(uint32_t supported, bool json)
@@ -109,9 +103,11 @@ static void print_flags(uint32_t supported, bool json)
 			cJSON_AddStringToObject(o, "flag", name);
 			cJSON_AddNumberToObject(o, "bit", bit);
 			cJSON_AddBoolToObject(o, "supported", supported & bit);
+			cJSON_AddStringToObject(o, "effect", flag_effect(bit));
 			json_print_line(o);
 		} else {
-			printf("%-22s 0x%02x  %s\n", name, bit, supported & bit ? "yes" : "no");
+			printf("%-22s 0x%02x  %-9s %s\n", name, bit, supported & bit ? "yes" : "no",
+			       flag_effect(bit));
 		}
 	}
 }
@@ -123,29 +119,14 @@ int cmd_flags(int argc, char **argv, struct scb_error **err)
 		{},
 	};
 	const struct argp argp = { .options = opts, .parser = flags_parse, .doc = flags_doc };
-	char mnt[4096], cg[4200];
-	uint32_t refused = 0;
-	struct scb_node n;
+	uint32_t supported = 0;
 	bool json = false;
-	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &json);
-	if (cgroup2_mount(mnt, sizeof(mnt), err))
+	if (kernel_flags(&supported, err))
 		return -1;
-	snprintf(cg, sizeof(cg), "%s/sockops-cb-probe-%d", mnt, getpid());
-	if (mkdir(cg, 0700))
-		return scb_error_set(err, SCB_ERR_CGROUP, "cannot create %s: %s", cg,
-				     strerror(errno));
-	ret = node_open(&n, NODE_CREATE, err);
-	if (!ret) {
-		ret = probe(&n, cg, &refused, err);
-		node_close(&n);
-	}
-	rmdir(cg);
-	if (ret)
-		return scb_error_wrap(err, "probing flags");
 	if (!json)
-		printf("%-22s %-5s %s\n", "FLAG", "BIT", "SUPPORTED");
-	print_flags(SCB_FLAGS_KNOWN & ~refused, json);
+		printf("%-22s %-5s %-9s %s\n", "FLAG", "BIT", "SUPPORTED", "THE KERNEL CALLS");
+	print_flags(supported & SCB_FLAGS_KNOWN, json);
 	return 0;
 }

@@ -26,6 +26,18 @@ static const char stats_doc[] =
 	"\n"
 	"CONTAINER is a full id, a unique id prefix or a name.\n"
 	"\n"
+	"What the numbers are (each equals the kernel's own count for the same\n"
+	"sockets; docs/config.md):\n"
+	"  connect       connects that sent a SYN, as ActiveOpens\n"
+	"  established   active: ActiveOpens - AttemptFails; passive: PassiveOpens\n"
+	"  retransmits   segments, as TcpRetransSegs (failed: not sent, TCPRetransFail)\n"
+	"  rto           retransmission timeouts, as TCPTimeouts\n"
+	"  state         transitions once a socket has its flags (not into SYN_SENT,\n"
+	"                LISTEN or, for accepted sockets, SYN_RECV)\n"
+	"  rtt           one value per RTT window, log2 us: the kernel's measured\n"
+	"                sample on Linux >= 6.10; before, the smoothed RTT of the\n"
+	"                previous window (rtt_values says which)\n"
+	"\n"
 	"--plot FILE.svg (or .png) samples the counters --count times, --interval\n"
 	"seconds apart, and draws the RTT histogram and the counters over time.\n"
 	"\n"
@@ -109,7 +121,7 @@ static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON *o = cJSON_CreateObject();
 
 	target_json_fields(o, t);
-	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags & ~t->refused));
+	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags));
 	cJSON_AddNumberToObject(o, "established_active", (double)s->active_established);
 	cJSON_AddNumberToObject(o, "established_passive", (double)s->passive_established);
 	cJSON_AddNumberToObject(o, "connect", (double)s->connect);
@@ -120,12 +132,22 @@ static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "retrans_failed", (double)s->retrans_failed);
 	cJSON_AddNumberToObject(o, "rtt_samples", (double)s->rtt_samples);
 	cJSON_AddNumberToObject(o, "rtt_sum_us", (double)s->rtt_sum_us);
+	cJSON_AddNumberToObject(o, "rtt_smoothed", (double)s->rtt_smoothed);
+	cJSON_AddStringToObject(o, "rtt_values", rtt_values_name(s));
 	cJSON_AddNumberToObject(o, "hdr_opt", (double)s->hdr_opt);
-	cJSON_AddNumberToObject(o, "flags_refused", (double)s->flags_refused);
-	cJSON_AddNumberToObject(o, "events_lost", (double)s->events_lost);
 	cJSON_AddItemToObject(o, "state_transitions", states_json(s));
 	cJSON_AddItemToObject(o, "rtt_hist_us", hist_json(s));
 	return o;
+}
+
+/* What a person needs to read the histogram right. */
+static const char *rtt_values_text(const struct scb_stats *s)
+{
+	if (!s->rtt_samples)
+		return "no RTT value yet";
+	if (s->rtt_smoothed)
+		return "smoothed RTT once per RTT window: this kernel passes no sample";
+	return "measured samples, one per RTT window";
 }
 
 static void stats_text(const struct scb_target *t, const struct scb_stats *s)
@@ -134,19 +156,19 @@ static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 	int i, j;
 
 	printf("%s (%.12s) flags %s%s\n", target_label(t), t->id,
-	       flags_format(t->flags & ~t->refused, eff, sizeof(eff)),
+	       flags_format(t->flags, eff, sizeof(eff)),
 	       t->removed_ns ? " [removed]" : "");
 	printf("  established   active %llu  passive %llu   connect %llu  listen %llu  closed %llu\n",
 	       (unsigned long long)s->active_established,
 	       (unsigned long long)s->passive_established, (unsigned long long)s->connect,
 	       (unsigned long long)s->listen, (unsigned long long)s->closed);
-	printf("  retransmits   %llu (failed %llu)   rto %llu   hdr-opt %llu   events lost %llu\n",
+	printf("  retransmits   %llu segments (of which failed to send %llu)   rto %llu   hdr-opt %llu\n",
 	       (unsigned long long)s->retrans, (unsigned long long)s->retrans_failed,
-	       (unsigned long long)s->rto, (unsigned long long)s->hdr_opt,
-	       (unsigned long long)s->events_lost);
-	printf("  rtt           %llu samples, avg %llu us\n",
+	       (unsigned long long)s->rto, (unsigned long long)s->hdr_opt);
+	printf("  rtt           %llu values, avg %llu us (%s)\n",
 	       (unsigned long long)s->rtt_samples,
-	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0));
+	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
+	       rtt_values_text(s));
 	for (i = 0; i < SCB_TCP_STATES; i++)
 		for (j = 0; j < SCB_TCP_STATES; j++)
 			if (s->states[i][j])

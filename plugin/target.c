@@ -37,7 +37,7 @@ static uint64_t now_realtime_ns(void)
 
 /* The same id again (a repeated createRuntime) only refreshes the entry;
  * another live id on the cgroup is a conflict. */
-static int check_existing(struct scb_node *n, uint64_t key, const struct scb_target *t,
+static int check_existing(struct scb_node *n, uint64_t key, struct scb_target *t,
 			  bool *again, struct scb_error **err)
 {
 	struct scb_target old;
@@ -47,6 +47,7 @@ static int check_existing(struct scb_node *n, uint64_t key, const struct scb_tar
 		return 0;
 	if (!strcmp(old.id, t->id) && !old.removed_ns) {
 		*again = true;
+		t->store = old.store;	/* where its counters already are */
 		return 0;
 	}
 	if (!old.removed_ns)
@@ -99,7 +100,7 @@ static int pin_link(struct scb_node *n, int cg_fd, const struct scb_target *t,
 	if (link_fd < 0)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to the cgroup: %s",
 				     strerror(errno));
-	if (counters_ready(n, t->cgroup_id, t->flags, true, err)) {
+	if (counters_ready(n, t->cgroup_id, t->store, err)) {
 		close(link_fd);
 		return -1;
 	}
@@ -147,14 +148,18 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t, const char *c
 	t->cgroup_id = key;
 	t->attached_ns = now_realtime_ns();
 	t->removed_ns = 0;
+	/* Again: only the entry (flags for new connections) changes; the
+	 * counters are never rewritten. */
 	if (again && target_link_key(t->id) == key) {
 		if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST))
 			scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
 				      strerror(errno));
 		else
-			ret = counters_ready(n, key, t->flags, false, err);
+			ret = 0;
 		goto out;
 	}
+	if (t->store != SCB_STORE_HASH)
+		t->store = SCB_STORE_LINK;
 	/* The target entry first, the link last. A retained target's
 	 * counters are replaced: the new link has its own. */
 	if (nesting_update(n, cg_abs, err))
@@ -348,15 +353,15 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 	int fd;
 
 	*found = false;
-	/* The link's storage goes with the link: keep a copy first. */
-	if (retain && key && counters_retain(n, key, err))
-		return -1;
 	link_path(id, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		bpf_link_detach(fd);
 		close(fd);
 	}
+	/* After the detach: nothing is added to the storage any more. */
+	if (retain && key && counters_retain(n, key, err))
+		return -1;
 	if (remove_entries(n, id, key, retain, found, err))
 		return -1;
 	return target_unpin_link(id, found, err);

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `sockops-cb trace`: the live event stream. The program only writes
- * events while a reader has switched control[0] on, and never wakes it:
- * the reader drains the ring every TRACE_POLL_MS. 10 ms keeps output
- * prompt for a person and empties the 4 MiB ring long before it fills
- * (~37,000 events: 3.7 M events/s, more than a reader can format). */
+/* `sockops-cb trace`: the live event stream. Each reader loads its own
+ * trace program (bpf/trace.bpf.c) and ring on the node's maps and
+ * attaches it through a link nobody else holds: when the reader exits,
+ * however it exits, the kernel detaches it and no event is made any
+ * more. The program never wakes the reader: it drains the ring every
+ * TRACE_POLL_MS. 10 ms keeps output prompt for a person and empties the
+ * 4 MiB ring long before it fills (~37,000 events: 3.7 M events/s, more
+ * than a reader can format). */
 #include <argp.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +28,9 @@
 #include "evtypes.h"
 #include "flagnames.h"
 #include "target.h"
+#include "cgroup.h"
+#include "trace.skel.h"
 
-#define TRACE_LOCK	"/run/sockops-cb.trace.lock"
 #define TRACE_POLL_MS	10	/* see above */
 #define NAME_CACHE	64
 
@@ -59,9 +64,17 @@ static const char trace_doc[] =
 	"Events: CONNECT, ACTIVE_ESTABLISHED, PASSIVE_ESTABLISHED, LISTEN, STATE,\n"
 	"RTT, RTO, RETRANS and CLOSE (a summary of the connection), as the\n"
 	"container's flags allow. --events picks some: the others are never\n"
-	"produced, so they cost nothing (a per-ACK RTT event is most of the\n"
-	"cost of streaming; the histogram in `stats` has them all). One trace\n"
-	"runs at a time on a node.\n"
+	"produced, so they cost nothing.\n"
+	"\n"
+	"RTT: the kernel calls back at a connection's first RTT sample and then\n"
+	"once per RTT window, not per ACK. On Linux >= 6.10 the event has the\n"
+	"measured sample (rtt) and the new smoothed RTT (srtt); older kernels\n"
+	"pass no sample: the event then shows the previous window's smoothed RTT,\n"
+	"marked \"smoothed\", and a connection's first window has no event.\n"
+	"RETRANS: one event per retransmitted skb, with its segment count.\n"
+	"\n"
+	"Readers are independent: each has its own ring, and its events stop when\n"
+	"it exits, however it exits (Ctrl-C, a closed pipe, kill -9).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb trace\n"
@@ -128,7 +141,11 @@ static void details_text(const struct scb_event *e, int64_t dur_ms, char *buf, s
 		snprintf(buf, len, "%s -> %s", tcp_state_name(e->arg[0]), tcp_state_name(e->arg[1]));
 		break;
 	case SCB_EV_RTT:
-		snprintf(buf, len, "rtt %u us srtt %u us", e->arg[0], e->srtt_us);
+		if (e->arg[1] == SCB_RTT_SMOOTHED)
+			snprintf(buf, len, "srtt %u us (smoothed: no sample on this kernel)",
+				 e->srtt_us);
+		else
+			snprintf(buf, len, "rtt %u us srtt %u us", e->arg[0], e->srtt_us);
 		break;
 	case SCB_EV_RTO:
 		snprintf(buf, len, "retransmits %u rto %u jiffies", e->arg[0], e->arg[1]);
@@ -228,41 +245,6 @@ static uint64_t mono_to_real(void)
 	return (r.tv_sec - m.tv_sec) * 1000000000ULL + r.tv_nsec - m.tv_nsec;
 }
 
-static uint64_t lost_total(struct scb_node *n)
-{
-	struct target_iter it = { 0 };
-	struct scb_target t;
-	struct scb_stats s;
-	uint64_t sum = 0;
-
-	while (target_next(n, &it, &t))
-		if (!target_stats(n, it.key, &s))
-			sum += s.events_lost;
-	return sum;
-}
-
-static int take_lock(struct scb_error **err)
-{
-	int fd = open(TRACE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot open %s: %s", TRACE_LOCK,
-				     strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		close(fd);
-		return scb_error_set(err, SCB_ERR_TRY_AGAIN,
-				     "another `sockops-cb trace` is running on this node; one reader at a time");
-	}
-	return fd;
-}
-
-static void set_tracing(struct scb_node *n, __u32 on)
-{
-	__u32 i = SCB_CONTROL_TRACING;
-
-	bpf_map_update_elem(n->control_fd, &i, &on, BPF_ANY);
-}
-
 /* What the program is asked for: the types shown, and the starts of
  * connections when CLOSE is shown (its duration needs them). */
 static uint32_t wire_mask(uint32_t show)
@@ -273,20 +255,87 @@ static uint32_t wire_mask(uint32_t show)
 	return show & (1U << SCB_EV_CLOSE) ? show | starts : show;
 }
 
+/* The reader's own program, node-wide on the cgroup2 root: it sees
+ * every traced socket, wherever its target's link is. */
+static struct bpf_link *attach_trace(struct trace_bpf *skel, struct scb_error **err)
+{
+	struct bpf_link *link;
+	char mnt[4096];
+	int cg_fd;
+
+	if (cgroup2_mount(mnt, sizeof(mnt), err))
+		return NULL;
+	cg_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		scb_error_set(err, SCB_ERR_CGROUP, "cannot open %s: %s", mnt, strerror(errno));
+		return NULL;
+	}
+	link = bpf_program__attach_cgroup(skel->progs.scb_trace, cg_fd);
+	if (!link)
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot attach the trace program to %s: %s",
+			      mnt, strerror(errno));
+	close(cg_fd);
+	return link;
+}
+
+/* The reader of our stdout went away (`trace | head`): a pipe whose
+ * other end is closed polls POLLERR. Checked every poll round, so the
+ * trace ends even when no event comes to fail a write. */
+static bool stdout_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static bool time_up(const struct timespec *start, double duration)
+{
+	struct timespec now;
+
+	if (duration <= 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9 >= duration;
+}
+
+static void report_lost(uint64_t lost, bool json)
+{
+	cJSON *o;
+
+	if (!lost)
+		return;
+	fprintf(stderr, "sockops-cb: %llu events lost: the ring buffer was full\n",
+		(unsigned long long)lost);
+	if (!json)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event", "LOST");
+	cJSON_AddNumberToObject(o, "count", (double)lost);
+	json_print_line(o);
+}
+
 static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 {
-	struct ring_buffer *rb;
-	struct timespec start, now;
-	uint64_t lost0 = lost_total(c->n), lost;
+	struct trace_bpf *skel;
+	struct bpf_link *link = NULL;
+	struct ring_buffer *rb = NULL;
+	struct timespec start;
 	int ret = 0;
 
-	rb = ring_buffer__new(c->n->events_fd, handle_event, c, NULL);
-	if (!rb)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the ring buffer: %s",
-				     strerror(errno));
-	set_tracing(c->n, wire_mask(c->show));
+	skel = node_trace_prog(c->filter ? c->only : 0, wire_mask(c->show), err);
+	if (!skel)
+		return -1;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.trace_events), handle_event, c, NULL);
+	if (!rb) {
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the ring buffer: %s",
+			      strerror(errno));
+		goto out;
+	}
+	link = attach_trace(skel, err);
+	if (!link)
+		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!stop) {
+	while (!stop && !time_up(&start, duration)) {
 		ret = ring_buffer__poll(rb, TRACE_POLL_MS);
 		if (ret >= 0)
 			ret = ring_buffer__consume(rb);
@@ -295,26 +344,18 @@ static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 			break;
 		}
 		ret = 0;
-		fflush(stdout);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (duration > 0 && (now.tv_sec - start.tv_sec) +
-		    (now.tv_nsec - start.tv_nsec) / 1e9 >= duration)
+		if ((fflush(stdout) == EOF && errno == EPIPE) || stdout_gone())
 			break;
 	}
-	set_tracing(c->n, 0);
+	bpf_link__destroy(link);
+	link = NULL;
 	ring_buffer__consume(rb);
+	fflush(stdout);
+	report_lost(skel->bss->lost, c->json);
+out:
+	bpf_link__destroy(link);
 	ring_buffer__free(rb);
-	lost = lost_total(c->n) - lost0;
-	if (lost)
-		fprintf(stderr, "sockops-cb: %llu events lost: the ring buffer was full\n",
-			(unsigned long long)lost);
-	if (lost && c->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "event", "LOST");
-		cJSON_AddNumberToObject(o, "count", (double)lost);
-		json_print_line(o);
-	}
+	trace_bpf__destroy(skel);
 	return *err ? -1 : 0;
 }
 
@@ -334,7 +375,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	static struct trace_ctx c;
 	struct scb_target t;
 	struct scb_node n;
-	int lock, ret = -1;
+	int ret = -1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	memset(&c, 0, sizeof(c));
@@ -350,13 +391,10 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	if (a.ref && target_find(&n, a.ref, &c.only, &t, err))
 		goto out;
 	c.filter = a.ref != NULL;
-	lock = take_lock(err);
-	if (lock < 0)
-		goto out;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	ret = stream(&c, a.duration, err);
-	close(lock);
 out:
 	conntime_free(c.starts);
 	node_close(&n);

@@ -5,6 +5,12 @@
 # hooks mechanism, cgroups and netns helpers.  When these fail, every other
 # bats file fails for reasons that have nothing to do with the product.
 #
+# None of these tests runs sockops-cb, so none is a product behaviour: each
+# is named "harness: ...", which test/run.sh reports on a line of its own
+# ("harness: ok - ...") and never counts as passed (a failure still fails
+# the run).  A test of the product belongs in another file, or here without
+# the prefix.
+#
 # What podman 4.3.1 (runc 1.1.5) hands an OCI hook, measured here:
 #
 #   createRuntime state (stdin): ociVersion, id (64 hex), status "creating",
@@ -39,7 +45,7 @@ load helpers
 # Data port of the busybox servers below; any free port in the netns works.
 PORT=8080
 
-@test "the busybox image runs" {
+@test "harness: the busybox image runs" {
 	run_podman run --rm "$SCB_IMAGE" echo hi
 	assert_output hi
 }
@@ -53,7 +59,7 @@ start_nc_server()
 	wait_for_port_in_container "$SRV" "$PORT"
 }
 
-@test "two containers on a test bridge talk TCP over IPv4 and IPv6" {
+@test "harness: two containers on a test bridge talk TCP over IPv4 and IPv6" {
 	local net ip4 ip6
 
 	net=$(safename)
@@ -78,7 +84,7 @@ start_nc_server()
 	assert_output hello-v6
 }
 
-@test "iptables in a container's netns drops its port, then lets it through" {
+@test "harness: iptables in a container's netns drops its port, then lets it through" {
 	local net ip
 
 	net=$(safename)
@@ -134,7 +140,7 @@ write_recording_hook()
 	done
 }
 
-@test "a private hooks dir runs createRuntime and poststop hooks" {
+@test "harness: a private hooks dir runs createRuntime and poststop hooks" {
 	local out=$BATS_TEST_TMPDIR/hook-out name id
 
 	mkdir -p "$out"
@@ -167,7 +173,7 @@ write_recording_hook()
 	assert_output "$(printf '%s\n' "$id" stopped false full)"
 }
 
-@test "a container's cgroup is a directory under the cgroup2 mount" {
+@test "harness: a container's cgroup is a directory under the cgroup2 mount" {
 	skip_if_no_cgroup2
 	local name cg
 
@@ -181,7 +187,7 @@ write_recording_hook()
 	assert_success
 }
 
-@test "a throwaway cgroup and netns hold a loopback TCP pair" {
+@test "harness: a throwaway cgroup and netns hold a loopback TCP pair" {
 	skip_if_rootless
 	skip_if_no_cgroup2
 	local ns pid

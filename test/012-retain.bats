@@ -62,3 +62,35 @@ traced_container()
 	refute_output --partial "\"$ID\""
 	assert_file_not_exists "$SCB_PIN_LINKS/$ID"
 }
+
+@test "retainStats under podman's own order: poststop runs after the runtime removed the cgroup, and the counters are still there" {
+	local cfg=$BATS_TEST_TMPDIR/config.json name id cg
+
+	scb_write_config "$cfg" '{"flagSets":{"full":["STATE","RTT"]},"retainStats":true}'
+	scb_hooks_dir "$cfg"
+	name=$(safename)
+	# One connection over the container's loopback: an active and a
+	# passive open.  --rm: podman returns once cleanup (cgroup removal,
+	# then poststop) is done.
+	run_podman run --rm --name "$name" --cidfile "$BATS_TEST_TMPDIR/cid" --network none \
+		--annotation sockops-cb.io/flag-set=full "$SCB_IMAGE" sh -c \
+		'nc -l -p 5000 >/dev/null & sleep 0.5; echo hi | nc 127.0.0.1 5000; wait'
+	id=$(cat "$BATS_TEST_TMPDIR/cid")
+	scb_track_attach "$id"
+
+	run_scb list --json
+	run jq -c --arg id "$id" 'select(.id == $id) | {removed, cgroup}' <<<"$output"
+	[ -n "$output" ] || fail "the retained target of $id is gone"
+	cg=$(jq -r .cgroup <<<"$output")
+	check "$output" .removed true "removed"
+	assert_dir_not_exists "$(cgroup2_mount)$cg"
+	assert_file_not_exists "$SCB_PIN_LINKS/$id"
+	stats_json "$id"
+	check "$STATS" '[.established_active, .established_passive]' '[1,1]' \
+		"the container's connection, counted before its cgroup went"
+	check "$STATS" '.state_transitions["SYN_SENT->ESTABLISHED"]' 1 "its transitions"
+
+	run_scb detach "$id"
+	run_scb 1 stats "$id"
+	assert_output --partial "no traced container"
+}

@@ -28,7 +28,8 @@ load helpers
 		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
 			fail "client failed"
 	done
-	sleep 0.5
+	# The server's ends close after the clients': count once all are shut.
+	wait_until 10 tcp_port_settled "$port"
 
 	stats_json "$c"
 	check "$STATS" .connect 3 "the container"
@@ -49,7 +50,7 @@ load helpers
 	# counts its new connections.
 	run_scb detach "$c"
 	run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" || fail "client failed"
-	sleep 0.3
+	wait_until 10 tcp_port_settled "$port"
 	stats_json "$p"
 	check "$STATS" .established_active 1 "the pod after the container's detach"
 	run_scb detach "$p"
@@ -75,7 +76,7 @@ load helpers
 		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
 			fail "client failed"
 	done
-	sleep 0.5
+	wait_until 10 tcp_port_settled "$port"
 	stats_json "$c"
 	check "$STATS" .established_active 2 "the container"
 	check "$STATS" .established_passive 2 "the container"

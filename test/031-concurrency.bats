@@ -25,7 +25,9 @@ load helpers
 PORT=8080
 N=30
 SETS=(basic rtt full)
-# `list --json` names flags in the kernel's bit order.
+# `list --json` names flags in the kernel's bit order.  `effective` there
+# is the set as configured; assert_flags_in_effect checks what the kernel
+# really does with the flags on a connection.
 # -g: bats sources this file inside a function.
 declare -gA EFFECTIVE=(
 	[basic]='["STATE"]'
@@ -182,6 +184,65 @@ wait_in_cgroup()
 	fail "process $1 did not join $2"
 }
 
+# data_pair NS [CG]: one connection carrying 100 kB to a listener in
+# netns NS, the client in cgroup CG (default: this shell's, untraced); back
+# when both ends are closed.
+data_pair()
+{
+	local ns=$1 cg=${2:-} lpid
+
+	ip netns exec "$ns" socat -u "TCP-LISTEN:$PORT,bind=127.0.0.1,reuseaddr" \
+		OPEN:/dev/null 3>&- &
+	lpid=$!
+	wait_for_netns_ss "$ns" -l "sport = :$PORT"
+	if [ -n "$cg" ]; then
+		run_in_cgroup "$cg" ip netns exec "$ns" sh -c \
+			"head -c 100000 /dev/zero | socat -u - TCP:127.0.0.1:$PORT"
+	else
+		ip netns exec "$ns" sh -c "head -c 100000 /dev/zero | socat -u - TCP:127.0.0.1:$PORT"
+	fi || fail "data_pair: the client in $ns failed"
+	wait "$lpid" || fail "data_pair: the listener in $ns failed"
+	wait_until 10 tcp_port_settled "$PORT" "$ns"
+}
+
+# assert_flags_in_effect ID SET: target ID got SET's flags from the kernel,
+# not only in `list`: after a connection with data, its RTT callbacks came
+# exactly when SET has RTT, and its STATE callbacks (every set has STATE)
+# counted the connection's establishment.
+assert_flags_in_effect()
+{
+	local id=$1 set=$2 want=false json
+
+	[ "$set" = basic ] || want=true
+	json=$("$SCB" stats "$id" --json) || fail "stats $id failed"
+	assert_equal "$id ($set) rtt sampled: $(jq '.rtt_samples > 0' <<<"$json")" \
+		"$id ($set) rtt sampled: $want"
+	assert_equal "$id ($set) established by STATE: $(jq '[.state_transitions |
+		to_entries[] | select(.key | endswith("->ESTABLISHED")) | .value] | add // 0 |
+		. > 0' <<<"$json")" "$id ($set) established by STATE: true"
+}
+
+# node_locked: someone holds the node's writer lock (a non-blocking flock
+# on the node's directory fails).
+node_locked()
+{
+	! scb_node_exec flock -n /sys/fs/bpf/sockops-cb true
+}
+
+# job_waits_for_flock PID: the command of job PID (start_job's subshell;
+# the command is its child, the wrapper exec'ing the product keeps the
+# pid) is blocked in flock: /proc/locks lists it as a waiter ("->").
+job_waits_for_flock()
+{
+	local child
+
+	for child in $(pgrep -P "$1"); do
+		awk -v pid="$child" '$2 == "->" && $3 == "FLOCK" && $6 == pid { f = 1 }
+			END { exit !f }' /proc/locks && return 0
+	done
+	return 1
+}
+
 # The prevResult of a pod's interface plugin; ours passes it through.
 PREV='{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/x"}],"ips":[{"interface":0,"address":"10.89.0.2/24"}]}'
 
@@ -207,7 +268,7 @@ start_cni_job()
 # podman and the hook
 
 @test "concurrency: 30 podman containers with 3 flag sets created and removed in parallel through the hook" {
-	local net srv ip i name set id json n
+	local net srv ip i name set id json
 	local -A set_of id_of
 	local names=()
 
@@ -241,11 +302,9 @@ start_cni_job()
 		id_of[$name]=$(tail -n 1 "$JOBS/run-$name.out")
 	done
 
-	# Wait until every client has made its connection.
-	for ((i = 0; i < 300; i++)); do
-		n=$("$SCB" stats --json | jq -s '[.[] | select(.established_active > 0)] | length')
-		[ "$n" -ge "$N" ] && break
-		sleep 0.1
+	# Wait until every client has had its answer (it says so).
+	for name in "${names[@]}"; do
+		wait_for_output "$name" '^wget 0$' 30
 	done
 
 	# Every container: its own target, mask, link and count.
@@ -254,13 +313,15 @@ start_cni_job()
 	for name in "${names[@]}"; do
 		id=${id_of[$name]} set=${set_of[$name]}
 		run jq -c --arg id "$id" 'select(.id == $id) |
-			[.kind, .origin, .flag_set, .effective, .refused, .removed]' <<<"$json"
-		assert_output "[\"cgroup\",\"hook\",\"$set\",${EFFECTIVE[$set]},[],false]"
+			[.kind, .origin, .flag_set, .effective, .removed]' <<<"$json"
+		assert_output "[\"cgroup\",\"hook\",\"$set\",${EFFECTIVE[$set]},false]"
 		run "$SCB" stats "$id" --json
 		assert_success
 		run jq -c '[.established_active, .established_passive]' <<<"$output"
 		[ "$output" = "[1,0]" ] ||
 			fail "$name ($set): [established_active, established_passive] = $output, expected [1,0]; its log: $($PODMAN logs "$name" 2>&1)"
+		# Its request was acknowledged: RTT samples iff its set has RTT.
+		assert_flags_in_effect "$id" "$set"
 	done
 	assert_maps_exact "$N"
 
@@ -350,6 +411,12 @@ start_cni_job()
 	for id in "${ids[@]}"; do
 		assert_line "$id 1"
 	done
+	# And with the flags of its set, as the kernel runs them: one pod of
+	# each set carries data.
+	for ((i = 0; i < ${#SETS[@]}; i++)); do
+		data_pair "${nss[i]}"
+		assert_flags_in_effect "${ids[i]}" "${set_of[${ids[i]}]}"
+	done
 
 	JOB_PIDS=()
 	for ((i = 0; i < N; i++)); do
@@ -412,6 +479,15 @@ start_cni_job()
 	for cg in "${cgs[@]}"; do
 		assert_equal "$(cgroup_sockops_attached "$cg" | wc -l)" 1
 	done
+	# The kernel runs the flags of each set: one container of each set
+	# connects (in a netns no pod owns), and one pod of each set.
+	make_netns "$P-free"
+	for ((i = 0; i < ${#SETS[@]}; i++)); do
+		data_pair "$P-free" "${cgs[i]}"
+		assert_flags_in_effect "$P-ctr$i" "${SETS[i]}"
+		data_pair "${nss[i]}"
+		assert_flags_in_effect "$P-pod$i" "${SETS[i]}"
+	done
 
 	JOB_PIDS=()
 	names=()
@@ -430,7 +506,7 @@ start_cni_job()
 }
 
 @test "concurrency: a writer waits for the node's lock; readers do not" {
-	local lock_pid i cg pid
+	local lock_pid cg pid
 
 	# A first target loads the node.
 	make_cgroup
@@ -441,30 +517,32 @@ start_cni_job()
 	pid=$SCB_BG_PID
 	wait_in_cgroup "$pid" "$cg"
 
-	# Hold the lock writers take: flock on the node's directory.
-	scb_node_exec flock /sys/fs/bpf/sockops-cb sleep 3 3>&- &
+	# Hold the lock writers take: flock on the node's directory, until
+	# this test writes a line into the FIFO unlock (or 30 s have passed,
+	# should the test fail before).
+	mkfifo "$JOBS/unlock"
+	scb_node_exec flock /sys/fs/bpf/sockops-cb timeout 30 sh -c 'read -r _ <"$0"' \
+		"$JOBS/unlock" 3>&- &
 	lock_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		scb_node_exec flock -n /sys/fs/bpf/sockops-cb true || break
-		sleep 0.02
-	done
-	run scb_node_exec flock -n /sys/fs/bpf/sockops-cb true
-	assert_failure
+	wait_until 10 node_locked
 
 	JOB_PIDS=()
 	scb_oci_state "$P-ctr" "$pid" '{"sockops-cb.io/flag-set":"rtt"}' >"$JOBS/hook.in"
 	start_job hook "$SCB" hook createRuntime --config "$CONFIG"
 	release_jobs --no-wait
+	# The hook blocks on the lock: the kernel lists it as a waiter.
+	wait_until 10 job_waits_for_flock "${JOB_PIDS[0]}"
 
 	# Readers take no lock: list answers while the lock is held.
-	sleep 1
 	run timeout 2 "$SCB" list --json
 	assert_success
 	assert_output --partial "\"$P-first\""
 	refute_output --partial "\"$P-ctr\""
 	# The writer is still waiting.
 	assert_file_not_exists "$JOBS/hook.rc"
+	job_waits_for_flock "${JOB_PIDS[0]}" || fail "the hook no longer waits for the lock"
 
+	echo >"$JOBS/unlock"
 	wait "$lock_pid"
 	release_jobs
 	assert_jobs_ok hook

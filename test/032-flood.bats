@@ -1,26 +1,20 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 #
-# Nothing is lost silently (issue 7, part 6).  When the event ring buffer
-# is full the program drops the event and counts it in the target's
-# events_lost, and `trace` reports the loss at exit.  Counters do not go through the ring and must stay exact whatever
-# happens to events.  Two ways to fill it:
+# Nothing is lost silently, and nothing is produced for nobody.  Events
+# come from a program each `trace` attaches for itself, with a ring of its
+# own: when the reader dies, however it dies, the kernel drops its link,
+# program and ring, and no event is made any more.  When its ring is full
+# the program drops the event and counts it, and `trace` reports the loss
+# at exit.  Counters do not go through the ring and stay exact whatever
+# happens to events.
 #
-#   (a) events switched on with no reader at all (control[0], the mask of
-#       wanted event types, set to all by hand);
-#   (b) a `trace --json` whose stdout is a pipe nobody reads for a while:
-#       it blocks writing, stops consuming, and the ring fills behind it.
+# The books must balance: every event the program tried to emit while the
+# trace ran (computed from the counters: one per CONNECT, ESTABLISHED,
+# LISTEN, state transition, CLOSE, RTT value, RTO and retransmit) was
+# either delivered or reported lost.
 #
-# In both, the books must balance exactly: every event the program tried
-# to emit while events were on (computed from the counters: one per
-# CONNECT, ESTABLISHED, LISTEN, state transition, CLOSE, RTT sample, RTO
-# and retransmit) was either delivered or counted as lost.
-#
-# Runs on a private node (scb_private_node in helpers.bash): switching
-# events on by hand, or filling the ring, on the host's node would make
-# colleagues' traces and counters lose events.  The trace lock
-# (/run/sockops-cb.trace.lock) is the host's, though: a colleague's running
-# trace makes ours wait, and after a while skip.
+# Runs on a private node (scb_private_node in helpers.bash).
 
 bats_require_minimum_version 1.5.0
 
@@ -41,7 +35,6 @@ setup()
 	skip_if_no_cgroup2
 	scb_require_binary
 	scb_private_node
-	CONTROL=$SCB_NODE_BPF/control
 	NAME=flood-$(random_string 6)
 	TRACE_PID=
 	READER_GATE=$BATS_TEST_TMPDIR/reader-gate
@@ -49,6 +42,7 @@ setup()
 
 teardown()
 {
+	[ -z "${LOOP_PID:-}" ] || kill -9 "$LOOP_PID" 2>/dev/null || true
 	if [ -n "${TRACE_PID:-}" ]; then
 		# Let the stuck reader go: the trace then drains and exits.
 		timeout 5 bash -c 'exec 5>"$0"' "$READER_GATE" 2>/dev/null || true
@@ -56,9 +50,6 @@ teardown()
 		kill "$TRACE_PID" 2>/dev/null || true
 		wait "$TRACE_PID" 2>/dev/null || true
 	fi
-	# Events off again, even when the test failed half-way.
-	[ ! -e "$CONTROL" ] ||
-		bpftool map update pinned "$CONTROL" key 0 0 0 0 value 0 0 0 0 || true
 	scb_teardown
 	scb_private_node_teardown
 }
@@ -102,23 +93,27 @@ connections()
 	[ "$made" = "$1" ] || fail "only $made of $1 connections were made"
 }
 
-# flood LOST0: batches of connections until the target has lost events
-# (events_lost above LOST0); the number made is left in $CONNS.
+# flood OUT.ERR: batches of connections until the trace whose stderr is
+# OUT.ERR... cannot say yet: until the trace's ring must have overflowed,
+# that is until the events made exceed what the ring holds. The number
+# made is left in $CONNS.
 flood()
 {
-	local lost ring
+	local ring=$((4 * 1024 * 1024)) made s0 s1
 
-	ring=$(bpftool -j map show pinned "$SCB_NODE_BPF/events" | jq .max_entries)
+	s0=$(stats_json)
 	CONNS=0
 	while :; do
 		connections "$BATCH"
 		CONNS=$((CONNS + BATCH))
-		lost=$(stats_json | jq .events_lost)
-		[ "$lost" -le "$1" ] || break
+		s1=$(stats_json)
+		made=$(emitted "$s0" "$s1")
+		# A record is 112 bytes with its 8-byte header.
+		[ "$((made * 112))" -le "$ring" ] || break
 		[ "$CONNS" -lt "$MAX_CONNS" ] ||
-			fail "the $ring-byte ring never overflowed in $CONNS connections"
+			fail "$made events in $CONNS connections never overflow a $ring-byte ring"
 	done
-	echo "# a $ring-byte ring overflowed within $CONNS connections"
+	echo "# $made events in $CONNS connections: more than a $ring-byte ring holds"
 }
 
 # stats_json: this test's target's counters, one line.
@@ -151,29 +146,55 @@ emitted()
 		def states: [.state_transitions[]] | add // 0;
 		d(.connect) + d(.established_active) + d(.established_passive) +
 		d(.listen) + d(states) + d(.closed) + d(.rtt_samples) + d(.rto) +
-		d(.retrans) + d(.retrans_failed)'
+		d(.retrans)'
 }
 
-# control: the value of control[0]: the event types a reader wants (bit
-# 1 << type), 0 while nobody reads.
-control()
+# trace_prog PID: the id of the trace program PID's link runs (from the
+# link's fdinfo), empty while it has none.
+trace_prog()
 {
-	bpftool -j map lookup pinned "$CONTROL" key 0 0 0 0 | jq -r .formatted.value
+	# fds come and go while it starts: cat skips the vanished ones.
+	{ cat /proc/"$1"/fdinfo/* 2>/dev/null || true; } |
+		awk '$1 == "link_type:" && $2 == "cgroup" { l = 1 } l && $1 == "prog_id:" { print $2; exit }'
 }
 
-# run_trace ARGS...: `sockops-cb trace ARGS`, waiting (up to a minute) while
-# a colleague's trace holds the trace lock (a file in /run, shared with the
-# host's node), then skipping.
-run_trace()
+# wait_trace_prog PID: until PID's trace is attached; its program's id in
+# $PROG and its ring's map id in $RING.
+wait_trace_prog()
 {
 	local i
 
-	for ((i = 0; i < 60; i++)); do
-		run --separate-stderr "$SCB" trace "$@"
-		[[ $stderr == *"another \`sockops-cb trace\` is running"* ]] || return 0
-		sleep 1
+	for ((i = 0; i < 100; i++)); do
+		PROG=$(trace_prog "$1")
+		[ -n "$PROG" ] && break
+		kill -0 "$1" 2>/dev/null || fail "the trace exited before it attached"
+		sleep 0.1
 	done
-	skip "another sockops-cb trace held the trace lock for a minute"
+	[ -n "$PROG" ] || fail "the trace did not attach within 10 s"
+	RING=$(bpftool -j prog show id "$PROG" | jq -r '.map_ids[]' | while read -r m; do
+		bpftool -j map show id "$m" | jq -r 'select(.type == "ringbuf") | .id'
+	done)
+	[ -n "$RING" ] || fail "the trace program $PROG has no ring"
+}
+
+# assert_gone PROG RING: neither the program nor its ring exists, nor is
+# anything attached where the trace attached.
+assert_gone()
+{
+	local i
+
+	# The kernel frees them once the last reference is dropped (RCU).
+	for ((i = 0; i < 50; i++)); do
+		bpftool prog show id "$1" >/dev/null 2>&1 ||
+			! bpftool map show id "$2" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	run bpftool prog show id "$1"
+	assert_failure
+	run bpftool map show id "$2"
+	assert_failure
+	bpftool -j cgroup show "$(cgroup2_mount)" | jq -e --argjson p "$1" \
+		'all(.[]; .id != $p)' >/dev/null || fail "program $1 is still attached"
 }
 
 # assert_exact BEFORE AFTER N: counters that must be exact whatever the
@@ -201,90 +222,72 @@ assert_exact()
 
 ###############################################################################
 
-@test "flood: events on with no reader: the ring fills, losses are counted, counters stay exact" {
-	local s0 s1 lost n_ring want active passive events
+@test "flood: a trace killed with SIGKILL, ended by SIGHUP or by a closed pipe leaves no program, ring or event behind; counters stay exact" {
+	local s0 s1 out=$BATS_TEST_TMPDIR/trace.json way pid n=0
 
 	traced_server
 	s0=$(stats_json)
-	assert_equal "$(jq .events_lost <<<"$s0")" 0
+	for way in KILL HUP PIPE; do
+		if [ "$way" = PIPE ]; then
+			# The reader takes one line and goes: the next write fails.
+			"$SCB" trace --json 2>"$out.err" 3>&- > >(head -n 1 >"$out") &
+		else
+			"$SCB" trace --json >"$out" 2>"$out.err" 3>&- &
+		fi
+		pid=$!
+		LOOP_PID=$pid
+		wait_trace_prog "$pid"
+		echo "# $way: trace $pid, program $PROG, ring $RING"
+		connections 20
+		n=$((n + 20))
+		if [ "$way" = PIPE ]; then
+			wait "$pid" || true
+		else
+			for ((i = 0; i < 50; i++)); do
+				[ -s "$out" ] && break
+				sleep 0.1
+			done
+			kill -"$way" "$pid"
+			wait "$pid" || true
+		fi
+		[ -s "$out" ] || fail "$way: the trace got no event"
+		assert_gone "$PROG" "$RING"
+	done
 
-	# Events on, and nobody reads them.
-	bpftool map update pinned "$CONTROL" key 0 0 0 0 value 0xff 0xff 0xff 0xff
-	[ "$(control)" != 0 ] || fail "events not on"
-	flood 0
-	wait_closed $((2 * CONNS))
+	# Nobody reads: connections make no event and lose none.
+	connections "$BATCH"
+	n=$((n + BATCH))
+	wait_closed $((2 * n))
 	s1=$(stats_json)
-	bpftool map update pinned "$CONTROL" key 0 0 0 0 value 0 0 0 0
-	echo "# after $CONNS connections: $(jq -c 'del(.rtt_hist_us)' <<<"$s1")"
-
-	lost=$(jq .events_lost <<<"$s1")
-	[ "$lost" -gt 0 ] || fail "the ring never filled: events_lost is $lost"
-
-	# Counters are exact: ours, and against the kernel's own TCP counters
-	# of the test's netns (nothing else ran in it).
-	assert_exact "$s0" "$s1" "$CONNS"
-	active=$(netns_tcp_counter "$SERVER_PID" ActiveOpens)
-	passive=$(netns_tcp_counter "$SERVER_PID" PassiveOpens)
-	assert_equal "established_active $(jq .established_active <<<"$s1")" \
-		"established_active $active"
-	assert_equal "established_passive $(jq .established_passive <<<"$s1")" \
-		"established_passive $passive"
-
-	# The books balance: what the ring holds plus what was lost is every
-	# event emitted while events were on.  A trace drains the ring.
-	want=$(emitted "$s0" "$s1")
-	run_trace --json --duration 1
-	assert_success
-	events=$(jq -r .event <<<"$output") ||
-		fail "trace wrote a line that is not JSON"
-	n_ring=$(grep -c . <<<"$events" || true)
-	echo "# emitted $want: $n_ring in the ring, $lost lost"
-	refute_output --partial '"event":"LOST"'
-	assert_equal "ring $n_ring + lost $lost = $((n_ring + lost))" \
-		"ring $n_ring + lost $lost = $want"
-	# Nothing more is lost once events are off.
-	assert_equal "$(jq .events_lost <<<"$(stats_json)")" "$lost"
+	assert_exact "$s0" "$s1" "$n"
 }
 
-@test "flood: trace --json into a pipe nobody reads: the loss is reported and equals events_lost" {
+@test "flood: trace --json into a pipe nobody reads: the loss is reported, and received plus lost is every event made" {
 	local s0 s1 s2 out=$BATS_TEST_TMPDIR/trace.out err=$BATS_TEST_TMPDIR/trace.err
-	local i lost received want gate events
+	local lost received want gate events tpid
 
 	traced_server
 	s0=$(stats_json)
 
 	# stdout is a pipe that is not read until the flood is over; the trace
-	# wants to stop after 4 s.  Retried while a colleague's trace holds the
-	# lock.
+	# wants to stop after 4 s.
 	mkfifo "$READER_GATE"
-	for ((i = 0; i < 60; i++)); do
-		rm -f "$err.rc"
-		( { "$SCB" trace --duration 4 --json 2>"$err"; echo $? >"$err.rc"; } |
-			{ read -r _ <"$READER_GATE" || true; cat; } >"$out" ) 3>&- &
-		TRACE_PID=$!
-		# Until it switches events on, or exits.
-		while [ ! -e "$err.rc" ] && [ "$(control)" = 0 ]; do
-			sleep 0.02
-		done
-		[ "$(control)" != 0 ] && break
-		# Let the reader go (it waits at the gate), then retry.
-		exec {gate}>"$READER_GATE"
-		exec {gate}>&-
-		wait "$TRACE_PID" || true
-		TRACE_PID=
-		grep -q 'another `sockops-cb trace` is running' "$err" ||
-			fail "trace did not start: $(cat "$err")"
-		sleep 1
+	rm -f "$err.rc"
+	( { "$SCB" trace --duration 4 --json 2>"$err"; echo $? >"$err.rc"; } |
+		{ read -r _ <"$READER_GATE" || true; cat; } >"$out" ) 3>&- &
+	TRACE_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		tpid=$(pgrep -n -f -- "trace --duration 4 --json" || true)
+		[ -n "$tpid" ] && [ -n "$(trace_prog "$tpid")" ] && break
+		sleep 0.1
 	done
-	[ -n "$TRACE_PID" ] ||
-		skip "another sockops-cb trace held the trace lock for a minute"
+	wait_trace_prog "$tpid"
 
 	# Heavy traffic while the reader is stuck.
-	flood "$(jq .events_lost <<<"$s0")"
+	flood
 	wait_closed $((2 * CONNS))
 	s1=$(stats_json)
-	# Still on: the trace was blocked writing all along.
-	[ "$(control)" != 0 ] || fail "events went off while the trace was blocked"
+	[ -n "$(trace_prog "$tpid")" ] || fail "the trace detached while it was blocked"
 
 	# The reader reads at last: the trace drains the ring and stops.
 	exec {gate}>"$READER_GATE"
@@ -293,17 +296,16 @@ assert_exact()
 	TRACE_PID=
 	assert_equal "trace exit $(cat "$err.rc")" "trace exit 0"
 	s2=$(stats_json)
-	assert_equal "control $(control)" "control 0"
 	echo "# stderr: $(cat "$err")"
 	echo "# $(grep -c . "$out") lines; last: $(tail -n 1 "$out")"
+	assert_gone "$PROG" "$RING"
 
-	lost=$(($(jq .events_lost <<<"$s2") - $(jq .events_lost <<<"$s0")))
-	[ "$lost" -gt 0 ] || fail "nothing was lost: the pipe never blocked the trace"
-	# Reported on stderr and as the last JSON line, with the same count.
+	lost=$(tail -n 1 "$out" | jq 'select(.event == "LOST") | .count')
+	[ -n "$lost" ] && [ "$lost" -gt 0 ] ||
+		fail "nothing was lost: the pipe never blocked the trace"
+	# Reported on stderr too, with the same count.
 	run cat "$err"
 	assert_output "sockops-cb: $lost events lost: the ring buffer was full"
-	run tail -n 1 "$out"
-	assert_output "{\"event\":\"LOST\",\"count\":$lost}"
 	# Every line is JSON; the events plus the lost ones are all that were
 	# emitted while the trace ran.
 	events=$(jq -r 'select(.event != "LOST") | .event' "$out") ||

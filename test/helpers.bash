@@ -359,6 +359,25 @@ start_in_cgroup()
 	SCB_BG_PID=$!
 }
 
+# in_ns CG NS CMD...: run CMD in cgroup CG and netns NS.
+in_ns()
+{
+	local cg=$1 ns=$2
+
+	shift 2
+	run_in_cgroup "$cg" ip netns exec "$ns" "$@"
+}
+
+# bg_in_ns CG NS CMD...: the same in the background ($SCB_BG_PID);
+# teardown kills it with the cgroup.
+bg_in_ns()
+{
+	local cg=$1 ns=$2
+
+	shift 2
+	start_in_cgroup "$cg" ip netns exec "$ns" "$@"
+}
+
 ###############################################################################
 # containers
 
@@ -445,6 +464,41 @@ wait_for_output()
 		sleep 0.1
 	done
 	fail "container $ctr: no output matching /$re/ after ${timeout}s"
+}
+
+###############################################################################
+# waiting on a condition
+
+# wait_until TIMEOUT CMD...: run CMD every 0.1 s until it succeeds; fail
+# naming CMD when it has not within TIMEOUT (whole) seconds.  What the
+# tests synchronise on instead of a fixed sleep: a sleep long enough on an
+# idle machine is too short on a loaded one, and wastes time on both.
+wait_until()
+{
+	local timeout=$1 i
+
+	shift
+	for ((i = 0; i < timeout * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@" || fail "still not true after ${timeout}s: $*"
+}
+
+# tcp_port_settled PORT [NETNS]: no TCP socket on PORT (either end) in this
+# netns (or NETNS) is between states: only listeners and TIME-WAIT are
+# left.  The kernel runs the sock_ops callbacks with each state change, so
+# once this holds the counters of the port's closed connections are final.
+tcp_port_settled()
+{
+	local filter="( sport = :$1 or dport = :$1 )"
+
+	if [ -n "${2:-}" ]; then
+		[ -z "$(ip netns exec "$2" ss -Htan exclude listening \
+			exclude time-wait "$filter")" ]
+	else
+		[ -z "$(ss -Htan exclude listening exclude time-wait "$filter")" ]
+	fi
 }
 
 ###############################################################################
@@ -544,6 +598,22 @@ cgroup_sockops_attached()
 		grep -E '(^|[[:space:]])(cgroup_)?sock_ops([[:space:]]|$)' || true
 }
 
+# root_netns_prog_attached: the node's netns-mode program (pinned as
+# prog-netns) is attached to the cgroup2 root: the node-wide link of netns
+# targets is in place.  Only ours counts: other programs may be on the root
+# (a running `sockops-cb trace` attaches its own there).
+root_netns_prog_attached()
+{
+	local id
+
+	id=$(bpftool -j prog show pinned "${SCB_PIN_LINKS%/*}/prog-netns" 2>/dev/null |
+		jq -r '.id // empty')
+	[ -n "$id" ] || return 1
+	# -s: with nothing attached bpftool prints no JSON at all.
+	bpftool -j cgroup show "$(cgroup2_mount)" 2>/dev/null |
+		jq -s -e --argjson id "$id" 'any(.[][]; .id == $id)' >/dev/null
+}
+
 ###############################################################################
 # The hook role (added for test/010-hook.bats and test/011-hook-faults.bats)
 
@@ -607,24 +677,36 @@ run_hook()
 
 # scb_trace_start OUT [TRACE-ARGS...]: run `sockops-cb trace --json
 # TRACE-ARGS` in the background, events to OUT and stderr to OUT.err, and
-# give it time to arm.  Only one trace may run on a node: fails at once if
-# this one exits early (e.g. another trace is running).  Wait with
-# scb_trace_wait; teardown should call scb_trace_stop.
+# wait until it is armed (scb_trace_armed); fails at once if it exits
+# early.  Wait with scb_trace_wait; teardown should call scb_trace_stop.
 scb_trace_start()
 {
-	local out=$1
+	local out=$1 i
 
 	shift
 	# fd 3 closed: bats waits for whoever holds it open.
 	"$SCB" trace --json "$@" >"$out" 2>"$out.err" 3>&- &
 	SCB_TRACE_PID=$!
 	SCB_TRACE_OUT=$out
-	sleep 0.5
+	for ((i = 0; i < 100; i++)); do
+		scb_trace_armed "$SCB_TRACE_PID" && return 0
+		kill -0 "$SCB_TRACE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	if ! kill -0 "$SCB_TRACE_PID" 2>/dev/null; then
 		wait "$SCB_TRACE_PID" || true
 		SCB_TRACE_PID=
 		fail "sockops-cb trace $* exited early: $(cat "$out.err")"
 	fi
+	fail "sockops-cb trace $* did not arm within 10 s: $(cat "$out.err")"
+}
+
+# scb_trace_armed PID: the trace PID is reading events: it holds the link
+# of its own trace program on a cgroup (bpf_link fdinfo), which it makes
+# after its ring is ready.
+scb_trace_armed()
+{
+	grep -qs '^link_type:[[:space:]]*cgroup' /proc/"$1"/fdinfo/*
 }
 
 # scb_trace_wait: wait for the trace started by scb_trace_start to end; fail
@@ -649,20 +731,34 @@ scb_trace_stop()
 	SCB_TRACE_PID=
 }
 
-# netns_tcp_counter PID NAME: the kernel's own TCP counter NAME (a Tcp:
-# field of /proc/net/snmp, e.g. RetransSegs, or a TcpExt: field of
-# /proc/net/netstat, e.g. TCPTimeouts) in the network namespace of PID.
-netns_tcp_counter()
+# tcp_counter NAME CMD...: the kernel's own TCP counter NAME (a Tcp: field
+# of /proc/net/snmp, e.g. RetransSegs, or a TcpExt: field of
+# /proc/net/netstat, e.g. TCPTimeouts) as CMD... (which enters a network
+# namespace) reads them.
+tcp_counter()
 {
-	local v
+	local name=$1 v
 
-	v=$(nsenter -t "$1" -n cat /proc/net/snmp /proc/net/netstat | awk -v f="$2" '
+	shift
+	v=$("$@" cat /proc/net/snmp /proc/net/netstat | awk -v f="$name" '
 		$1 == "Tcp:" || $1 == "TcpExt:" {
 			if (!($1 in hdr)) { hdr[$1] = 1; for (i = 2; i <= NF; i++) n[$1, i] = $i; next }
 			for (i = 2; i <= NF; i++) if (n[$1, i] == f) { print $i; exit }
 		}')
-	[ -n "$v" ] || fail "netns_tcp_counter: no TCP counter $2 in the netns of pid $1"
+	[ -n "$v" ] || fail "no TCP counter $name through: $*"
 	echo "$v"
+}
+
+# netns_tcp_counter PID NAME: tcp_counter in the network namespace of PID.
+netns_tcp_counter()
+{
+	tcp_counter "$2" nsenter -t "$1" -n
+}
+
+# ns_tcp_counter NS NAME: tcp_counter in the named network namespace NS.
+ns_tcp_counter()
+{
+	tcp_counter "$2" ip netns exec "$1"
 }
 
 ###############################################################################

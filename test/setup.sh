@@ -17,6 +17,7 @@ PACKAGES=(
 	podman runc containernetworking-plugins conmon catatonit
 	busybox-static iptables jq socat iproute2 util-linux valgrind strace
 	libmicrohttpd-dev prometheus gnuplot-nox python3-yaml procps
+	bpftrace python3
 )
 
 # Print the packages of PACKAGES that dpkg does not list as installed.

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* A socket's target, found from its cgroup: shared by the program, the
+ * trace program and the iterators. Needs maps.bpf.h (`targets`). */
+#ifndef __SCB_TARGET_BPF_H
+#define __SCB_TARGET_BPF_H
+
+/* The cgroup a socket was created in (the kernel's sk_cgrp_data). */
+static __always_inline struct cgroup *tcp_sock_cgroup(struct tcp_sock *tp)
+{
+	return tp ? tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup : NULL;
+}
+
+/* Walk up from cg: the id of the first cgroup that is stop_id or a live
+ * traced target, 0 if none within SCB_ANCESTOR_DEPTH levels. */
+static __always_inline __u64 first_traced(struct cgroup *cg, __u64 stop_id)
+{
+	struct scb_target *t;
+	__u64 id;
+	int i;
+
+	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
+		id = cg->kn->id;
+		if (id == stop_id)
+			return id;
+		t = bpf_map_lookup_elem(&targets, &id);
+		if (t && !t->removed_ns)
+			return id;
+		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
+	}
+	return 0;
+}
+
+#endif

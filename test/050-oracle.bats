@@ -1,0 +1,373 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every number against an oracle: the kernel's own accounting of the same
+# sockets (/proc/net/snmp and netstat of a network namespace that holds
+# nothing else, the sock:inet_sock_set_state tracepoint, ss -ti), under
+# traffic that would show a difference: bulk with random loss (multi-
+# segment retransmits), many short connections with refused ones, IPv4
+# and IPv6, request/response.
+#
+# Two network namespaces of the test's own joined by a veth pair; the
+# client's processes run in one traced cgroup, the server's in another.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+PORT=5001
+CLOSED=5002	# nothing listens here: connects are refused
+CLI4=10.254.0.1
+SRV4=10.254.0.2
+CLI6=fd00:fe::1
+SRV6=fd00:fe::2
+TCPLOAD=$BATS_TEST_DIRNAME/oracle/tcpload.py
+
+setup()
+{
+	basic_setup
+	skip_if_rootless
+	scb_require_binary
+	NS_C=$(safename)
+	NS_S=$(safename)
+	make_netns "$NS_C"
+	make_netns "$NS_S"
+	ip link add "vc-$SCB_TEST_ID" netns "$NS_C" type veth peer name vs netns "$NS_S" ||
+		fail "cannot make the veth pair"
+	ip -n "$NS_C" link set "vc-$SCB_TEST_ID" name vc
+	ip -n "$NS_C" addr add "$CLI4/24" dev vc
+	ip -n "$NS_S" addr add "$SRV4/24" dev vs
+	ip -n "$NS_C" addr add "$CLI6/64" dev vc nodad
+	ip -n "$NS_S" addr add "$SRV6/64" dev vs nodad
+	ip -n "$NS_C" link set vc up
+	ip -n "$NS_S" link set vs up
+	CLI=cli-$(random_string 6)
+	SRV=srv-$(random_string 6)
+	SCB_BG_PIDS=()
+}
+
+teardown()
+{
+	scb_trace_stop
+	scb_bg_stop_all
+	scb_teardown
+}
+
+# traced NAME FLAGS: a cgroup traced as NAME with FLAGS, in $SCB_CGROUP.
+traced()
+{
+	make_cgroup
+	scb_track_attach "$1"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$1" --flags "$2"
+}
+
+# wait_quiet NS: until NS has no TCP socket but listeners and TIME-WAIT:
+# every connection has finished its retransmits and state changes.
+wait_quiet()
+{
+	local i s
+
+	for ((i = 0; i < 300; i++)); do
+		s=$(ip netns exec "$1" ss -Htan state all exclude time-wait exclude listening)
+		[ -z "$s" ] && return 0
+		sleep 0.1
+	done
+	fail "connections in $1 did not finish: $s"
+}
+
+# wait_listen NS PORT
+wait_listen()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on $2 in $1"
+}
+
+# server CG [sink]: the echo server of tcpload.py (or one that drops what
+# it reads) in $NS_S, in cgroup CG.
+server()
+{
+	bg_in_ns "$1" "$NS_S" python3 "$TCPLOAD" "${2:-serve}" "$PORT"
+	SERVER_PID=$SCB_BG_PID
+	wait_listen "$NS_S" "$PORT"
+}
+
+# expect_equal WHAT OURS KERNEL
+expect_equal()
+{
+	[ "$2" = "$3" ] || fail "$1: ours $2, kernel $3"
+	echo "# $1: ours $2 = kernel $3"
+}
+
+# hist_min_high STATS: the upper bound (µs) of the lowest non-empty RTT
+# bucket, or -1.
+hist_min_high()
+{
+	jq '[.rtt_hist_us[] | select(.count > 0) | .high] | min // -1' <<<"$1"
+}
+
+@test "oracle: retransmitted segments, RTOs and failed retransmits equal the client netns' TcpRetransSegs, TCPTimeouts and TCPRetransFail under 3% random loss, IPv4 and IPv6" {
+	local out=$BATS_TEST_TMPDIR/retrans.json cg r0 t0 f0 host
+	local calls segs
+
+	traced "$CLI" RTO+RETRANS+STATE+RTT
+	cg=$SCB_CGROUP
+	make_cgroup
+	server "$SCB_CGROUP" sink
+	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability 0.03 -j DROP
+	ip netns exec "$NS_S" ip6tables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability 0.03 -j DROP
+
+	# Every retransmit callback, as trace sees it, to show the traffic
+	# tells segments from callbacks.
+	scb_trace_start "$out" "$CLI" --events RETRANS
+	r0=$(ns_tcp_counter "$NS_C" RetransSegs)
+	t0=$(ns_tcp_counter "$NS_C" TCPTimeouts)
+	f0=$(ns_tcp_counter "$NS_C" TCPRetransFail)
+	for host in "$SRV4" "$SRV6"; do
+		in_ns "$cg" "$NS_C" timeout 2 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+buf = bytes(1 << 16)
+while True:
+    s.sendall(buf)' "$host" "$PORT" || true
+	done
+	wait_quiet "$NS_C"
+	stats_json "$CLI"
+	kill -INT "$SCB_TRACE_PID"
+	scb_trace_wait
+
+	[ "$(jq .retrans <<<"$STATS")" -gt 100 ] ||
+		fail "too few retransmits to tell anything: $STATS"
+	expect_equal "retransmitted segments" "$(jq .retrans <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_C" RetransSegs) - r0))
+	expect_equal "RTOs" "$(jq .rto <<<"$STATS")" $(($(ns_tcp_counter "$NS_C" TCPTimeouts) - t0))
+	expect_equal "failed retransmits" "$(jq .retrans_failed <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_C" TCPRetransFail) - f0))
+
+	# The same segments through the events, whose callbacks are fewer:
+	# counting callbacks would have been wrong here.
+	refute grep -q '"LOST"' "$out"
+	calls=$(jq -s 'map(select(.event == "RETRANS")) | length' "$out")
+	segs=$(jq -s 'map(select(.event == "RETRANS") | .segs) | add // 0' "$out")
+	echo "# $calls RETRANS callbacks carried $segs segments"
+	expect_equal "segments in RETRANS events" "$segs" "$(jq .retrans <<<"$STATS")"
+	[ "$calls" -lt "$segs" ] ||
+		fail "every retransmit was one segment: this traffic cannot tell segments from callbacks"
+}
+
+@test "oracle: connects, active and passive opens equal TcpActiveOpens, ActiveOpens - AttemptFails and PassiveOpens for many short IPv4 and IPv6 connections, some refused" {
+	local cgc cgs a0 af0 p0 made
+
+	traced "$CLI" STATE
+	cgc=$SCB_CGROUP
+	traced "$SRV" STATE
+	cgs=$SCB_CGROUP
+	server "$cgs"
+	a0=$(ns_tcp_counter "$NS_C" ActiveOpens)
+	af0=$(ns_tcp_counter "$NS_C" AttemptFails)
+	p0=$(ns_tcp_counter "$NS_S" PassiveOpens)
+
+	made=$(in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 150 "$CLOSED")
+	echo "# $made"
+	assert_equal "$made" "made 300 refused 30"
+	wait_quiet "$NS_C"
+	wait_quiet "$NS_S"
+
+	stats_json "$CLI"
+	expect_equal "connects" "$(jq .connect <<<"$STATS")" $(($(ns_tcp_counter "$NS_C" ActiveOpens) - a0))
+	expect_equal "active opens established" "$(jq .established_active <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_C" ActiveOpens) - a0 - ($(ns_tcp_counter "$NS_C" AttemptFails) - af0)))
+	stats_json "$SRV"
+	expect_equal "passive opens" "$(jq .established_passive <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_S" PassiveOpens) - p0))
+	expect_equal "listeners" "$(jq .listen <<<"$STATS")" 2
+}
+
+# The states the kernel reaches before it lets a program ask for
+# callbacks (tcp_connect, listen, accept): no STATE_CB can see them.
+BEFORE_FLAGS='SYN_SENT|LISTEN|SYN_RECV|NEW_SYN_RECV'
+
+# tracepoint_states OUT: the kernel's own transitions of the sockets of
+# this test (client: to $PORT or $CLOSED; server: from $PORT), counted by
+# bpftrace on sock:inet_sock_set_state, as "side OLD->NEW COUNT" lines
+# in OUT once bpftrace gets SIGINT; $BPFTRACE_PID.
+tracepoint_states()
+{
+	local i names='"CLOSE0","ESTABLISHED","SYN_SENT","SYN_RECV","FIN_WAIT1","FIN_WAIT2","TIME_WAIT","CLOSE","CLOSE_WAIT","LAST_ACK","LISTEN","CLOSING","NEW_SYN_RECV"'
+
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing ||
+		fail "cannot mount tracefs"
+	scb_bg_start bpftrace -e "
+tracepoint:sock:inet_sock_set_state /args->protocol == 6 && (args->dport == $PORT || args->dport == $CLOSED)/
+{ @cli[args->oldstate, args->newstate] = count(); }
+tracepoint:sock:inet_sock_set_state /args->protocol == 6 && args->sport == $PORT/
+{ @srv[args->oldstate, args->newstate] = count(); }" >"$1"
+	BPFTRACE_PID=$SCB_BG_PID
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^Attaching' "$1" && return 0
+		kill -0 "$BPFTRACE_PID" 2>/dev/null || fail "bpftrace exited: $(cat "$1")"
+		sleep 0.1
+	done
+	fail "bpftrace did not attach in 30 s"
+}
+
+# kernel_transitions FILE SIDE: bpftrace's @SIDE map as {"OLD->NEW": n},
+# without the states reached before flags can be set.
+kernel_transitions()
+{
+	# TCP_ESTABLISHED is 1: index 0 is unused.
+	awk -v side="@$2" '
+		BEGIN { split("ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN CLOSING NEW_SYN_RECV", s, " ") }
+		index($0, side "[") == 1 {
+			gsub(/[^0-9]+/, " "); split($0, f, " ")
+			printf "%s->%s %s\n", s[f[1]], s[f[2]], f[3]
+		}' "$1" | grep -vE -- "->($BEFORE_FLAGS) " |
+		jq -Rn '[inputs | split(" ") | {(.[0]): (.[1] | tonumber)}] | add // {}'
+}
+
+@test "oracle: state transitions equal the kernel's inet_sock_set_state tracepoint for the same sockets, both ends, after the states no program can see" {
+	local cgc cgs bt=$BATS_TEST_TMPDIR/bpftrace.out ours kernel
+
+	traced "$CLI" STATE
+	cgc=$SCB_CGROUP
+	traced "$SRV" STATE
+	cgs=$SCB_CGROUP
+	tracepoint_states "$bt"
+	server "$cgs"
+	in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 100 "$CLOSED"
+	wait_quiet "$NS_C"
+	wait_quiet "$NS_S"
+	# The listeners' own LISTEN -> CLOSE too.
+	kill "$SERVER_PID"
+	wait "$SERVER_PID" || true
+	wait_quiet "$NS_S"
+	kill -INT "$BPFTRACE_PID"
+	wait "$BPFTRACE_PID" || true
+
+	for side in cli srv; do
+		if [ "$side" = cli ]; then stats_json "$CLI"; else stats_json "$SRV"; fi
+		ours=$(jq -cS .state_transitions <<<"$STATS")
+		kernel=$(kernel_transitions "$bt" "$side" | jq -cS .)
+		echo "# $side: ours   $ours"
+		echo "# $side: kernel $kernel"
+		[ "$ours" = "$kernel" ] || fail "$side: state transitions differ from the tracepoint's"
+		[ "$(jq '[.[]] | add' <<<"$ours")" -gt 300 ] ||
+			fail "$side: too few transitions to tell anything"
+	done
+}
+
+@test "oracle: the RTT histogram holds one kernel sample per round trip, none below the connection's minrtt in ss -ti" {
+	local cg out=$BATS_TEST_TMPDIR/rr line minrtt_us n=200 values
+
+	traced "$CLI" RTT
+	cg=$SCB_CGROUP
+	make_cgroup
+	server "$SCB_CGROUP"
+	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" "$n" 2 "$out"
+	for ((i = 0; i < 600; i++)); do
+		[ -e "$out" ] && break
+		sleep 0.05
+	done
+	[ -e "$out" ] || fail "the request/response client did not finish"
+	line=$(ip netns exec "$NS_C" ss -Htin "sport = :$(cat "$out")")
+	touch "$out.done"
+	echo "# ss: $line"
+	[[ $line =~ minrtt:([0-9.]+) ]] || fail "no minrtt in ss -ti: $line"
+	minrtt_us=$(awk -v m="${BASH_REMATCH[1]}" 'BEGIN { printf "%d", m * 1000 }')
+	stats_json "$CLI"
+	echo "# $(jq -c '{rtt_samples, rtt_sum_us, rtt_values, rtt_hist_us}' <<<"$STATS")"
+
+	# Each exchange is one RTT window: one value each, plus the
+	# handshake's; an RTT callback per ACK would be about twice as many.
+	values=$(jq .rtt_samples <<<"$STATS")
+	[ "$values" -ge $((n - 5)) ] && [ "$values" -le $((n + 5)) ] ||
+		fail "$values RTT values for $n round trips"
+	# A sample is never below the connection's minimum: no 0 µs
+	# placeholder, no value from before the first sample.
+	[ "$(hist_min_high "$STATS")" -ge "$minrtt_us" ] ||
+		fail "a value below minrtt ${minrtt_us} us: $(jq -c .rtt_hist_us <<<"$STATS")"
+}
+
+@test "oracle: with 20 ms netem delay each way every RTT value is in the bucket holding 40 ms" {
+	local cg out=$BATS_TEST_TMPDIR/rr
+
+	ip netns exec "$NS_C" tc qdisc add dev vc root netem delay 20ms 2>/dev/null ||
+		skip "this kernel has no sch_netem"
+	ip netns exec "$NS_S" tc qdisc add dev vs root netem delay 20ms
+	traced "$CLI" RTT
+	cg=$SCB_CGROUP
+	make_cgroup
+	server "$SCB_CGROUP"
+	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" 20 0 "$out"
+	for ((i = 0; i < 600; i++)); do
+		[ -e "$out" ] && break
+		sleep 0.05
+	done
+	touch "$out.done"
+	stats_json "$CLI"
+	echo "# $(jq -c '{rtt_samples, rtt_values, rtt_hist_us}' <<<"$STATS")"
+	[ "$(jq .rtt_samples <<<"$STATS")" -ge 19 ] || fail "too few RTT values"
+	check "$STATS" '[.rtt_hist_us[] | select(.count > 0) | [.low, .high]] | unique' \
+		'[[32768,65535]]' "every value between 32.8 and 65.5 ms"
+}
+
+@test "oracle: a createRuntime repeated 40 times during traffic loses no increment: connects still equal TcpActiveOpens" {
+	local cg id a0 made pid cfg=$BATS_TEST_TMPDIR/config.json
+
+	scb_write_config "$cfg" '{"flagSets":{"full":["STATE","RTT"]}}'
+	make_cgroup
+	cg=$SCB_CGROUP
+	make_cgroup
+	server "$SCB_CGROUP"
+	start_in_cgroup "$cg" sleep 600
+	pid=$SCB_BG_PID
+	id=race-$(random_string 8)
+	scb_track_attach "$id"
+	scb_oci_state "$id" "$pid" '{"sockops-cb.io/flag-set":"full"}' >"$BATS_TEST_TMPDIR/state"
+	run_hook createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+	a0=$(ns_tcp_counter "$NS_C" ActiveOpens)
+
+	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 400 "$CLOSED"
+	pid=$SCB_BG_PID
+	for ((i = 0; i < 40; i++)); do
+		"$SCB" hook createRuntime --config "$cfg" <"$BATS_TEST_TMPDIR/state" ||
+			fail "createRuntime $i failed"
+	done
+	wait "$pid" || fail "the client failed"
+	wait_quiet "$NS_C"
+	stats_json "$id"
+	expect_equal "connects" "$(jq .connect <<<"$STATS")" $(($(ns_tcp_counter "$NS_C" ActiveOpens) - a0))
+	expect_equal "established" "$(jq .established_active <<<"$STATS")" 800
+}
+
+@test "oracle: WRITE_HDR_OPT makes the kernel call the program for every segment sent (hdr_opt >= Tcp: OutSegs), and list says so" {
+	local cg cfg=$BATS_TEST_TMPDIR/config.json o0 out
+
+	make_cgroup
+	cg=$SCB_CGROUP
+	scb_write_config "$cfg" '{"maxFlags":["STATE","WRITE_HDR_OPT"]}'
+	scb_track_attach "$CLI"
+	run_scb attach --cgroup "${cg#"$(cgroup2_mount)"}" --name "$CLI" \
+		--flags STATE+WRITE_HDR_OPT --config "$cfg"
+	make_cgroup
+	server "$SCB_CGROUP"
+	o0=$(ns_tcp_counter "$NS_C" OutSegs)
+	out=$(in_ns "$cg" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 20 "$CLOSED")
+	wait_quiet "$NS_C"
+	stats_json "$CLI"
+	echo "# $out; hdr_opt $(jq .hdr_opt <<<"$STATS"), OutSegs +$(($(ns_tcp_counter "$NS_C" OutSegs) - o0))"
+	[ "$(jq .hdr_opt <<<"$STATS")" -ge $(($(ns_tcp_counter "$NS_C" OutSegs) - o0)) ] ||
+		fail "fewer header-option callbacks than segments sent"
+
+	run_scb list
+	assert_line --partial "note: $CLI: WRITE_HDR_OPT: the program runs at least once for every segment sent"
+	run_scb list --json
+	run jq -r --arg n "$CLI" 'select(.name == $n) | .note' <<<"$output"
+	assert_output --partial "nothing is written"
+}
