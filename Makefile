@@ -11,7 +11,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
-HOOKSDIR ?= $(PREFIX)/share/containers/oci/hooks.d
+# Where podman and CRI-O read hooks by default, whatever PREFIX is.
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 CNIBINDIR ?= /opt/cni/bin
 VERSION := 0.1.0
 
@@ -172,6 +173,14 @@ install: $(BIN)
 	done
 	install -d $(DESTDIR)$(CNIBINDIR)
 	ln -sf $(BINDIR)/$(BIN) $(DESTDIR)$(CNIBINDIR)/$(BIN)
+
+# Everything install wrote but the admin's config, which may have been
+# edited: remove $(SYSCONFDIR)/sockops-cb by hand if wanted.
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(BIN) $(DESTDIR)$(CNIBINDIR)/$(BIN)
+	for h in hooks/*.json; do rm -f $(DESTDIR)$(HOOKSDIR)/$$(basename $$h); done
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/sockops-cb/config.json (yours to remove)"
 
 .PHONY: clean
 clean:

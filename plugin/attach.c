@@ -19,6 +19,7 @@ struct attach_args {
 	const char *flags;
 	const char *set;
 	const char *config;
+	bool force;
 };
 
 static const char attach_doc[] =
@@ -38,6 +39,7 @@ static const struct argp_option attach_opts[] = {
 	{ "flag-set", 's', "SET", 0, "A flag set named in the config", 0 },
 	{ "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 },
 	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	{ "force", 'F', NULL, 0, "Trace even the cgroup2 root (every socket of the node)", 0 },
 	{},
 };
 
@@ -63,6 +65,9 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		scb_verbose = true;
+		break;
+	case 'F':
+		a->force = true;
 		break;
 	case ARGP_KEY_END:
 		if (!a->cgroup || !a->name)
@@ -122,6 +127,10 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 	    cgroup_resolve(a.cgroup, abs, sizeof(abs), err) ||
 	    cgroup2_mount(mnt, sizeof(mnt), err))
 		return -1;
+	if (cgroup_is_root(abs) && !a.force)
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "%s is the cgroup2 root: every socket on the node would count for %s; add --force if that is what you want",
+				     a.cgroup, a.name);
 	snprintf(t.id, sizeof(t.id), "%s", a.name);
 	snprintf(t.name, sizeof(t.name), "%s", a.name);
 	snprintf(t.flag_set, sizeof(t.flag_set), "%s", req.flag_set);
@@ -143,12 +152,15 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 static const char detach_doc[] =
 	"Stop tracing a target and remove its link, pins and map entries.\n"
 	"\n"
-	"NAME is the name given to attach, a container id, a unique id prefix or\n"
-	"a container name. Detaching what is not traced is not an error.\n"
+	"NAME is the name given to attach, a container name, a full container id,\n"
+	"or a unique id prefix of at least 12 hex characters: never a shorter\n"
+	"prefix, so that one detach cannot remove a neighbour's tracing. It says\n"
+	"what it removed; a NAME that matches nothing is an error listing what is\n"
+	"traced.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb detach nginx\n"
-	"    sockops-cb detach 4f2a9c";
+	"    sockops-cb detach 4f2a9c0e1b7d";
 
 static error_t one_arg_parse(int key, char *arg, struct argp_state *state)
 {
@@ -176,7 +188,7 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = one_arg_parse,
 				   .args_doc = "NAME", .doc = detach_doc };
 	const char *name = NULL;
-	struct scb_target t;
+	struct scb_target t = { 0 };
 	struct scb_node n;
 	struct scb_error *lookup = NULL;
 	uint64_t key;
@@ -187,15 +199,21 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
-	/* Resolve names and prefixes; an unknown exact id still gets its
-	 * stale pin removed, if any. */
-	if (!target_find(&n, name, &key, &t, &lookup))
+	/* Exact names only: a prefix could remove a neighbour's tracing. An
+	 * id with no entry still gets its stale pin removed, if any. */
+	if (!target_find_exact(&n, name, &key, &t, &lookup))
 		name = t.id;
+	else if (!target_link_exists(name) || !text_valid_id(name)) {
+		*err = lookup;
+		node_close(&n);
+		return -1;
+	}
 	scb_error_free(&lookup);
-	if (!text_valid_id(name))
-		ret = scb_error_set(err, SCB_ERR_INPUT, "invalid name");
-	else
-		ret = target_detach(&n, name, false, &found, err);
+	ret = target_detach(&n, name, false, &found, err);
+	if (!ret && t.name[0] && !strcmp(t.id, name) && strcmp(t.name, name))
+		printf("detached %s (%s)\n", name, t.name);
+	else if (!ret)
+		printf("detached %s\n", name);
 	node_close(&n);
 	return ret;
 }

@@ -175,6 +175,13 @@ int cgroup_resolve(const char *rel, char *abs, size_t len, struct scb_error **er
 	return 0;
 }
 
+bool cgroup_is_root(const char *abs)
+{
+	char mnt[4096];
+
+	return !cgroup2_mount(mnt, sizeof(mnt), NULL) && !strcmp(abs, mnt);
+}
+
 int cgroup_expand_slice(const char *in, char *out, size_t len)
 {
 	size_t n = strlen(in), off = 0;

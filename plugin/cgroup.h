@@ -4,6 +4,7 @@
 #ifndef __SCB_CGROUP_H
 #define __SCB_CGROUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
@@ -19,6 +20,9 @@ int cgroup_of_pid(pid_t pid, char *out, size_t len, struct scb_error **err);
 /* Absolute directory of a cgroup given relative to the cgroup2 root;
  * refuses "..", and anything that is not an existing directory below. */
 int cgroup_resolve(const char *rel, char *abs, size_t len, struct scb_error **err);
+/* Is abs (from cgroup_resolve) the cgroup2 root itself? Tracing it
+ * counts every socket on the node to one target. */
+bool cgroup_is_root(const char *abs);
 /* systemd slice notation ("kubepods-besteffort-pod1.slice") to its path
  * ("/kubepods.slice/kubepods-besteffort.slice/..."); other paths as is. */
 int cgroup_expand_slice(const char *in, char *out, size_t len);

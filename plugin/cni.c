@@ -172,6 +172,9 @@ static int attach_cgroup(struct scb_node *n, struct scb_target *t, const char *p
 		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.cgroupPath is too long");
 	if (cgroup_resolve(rel, abs, sizeof(abs), err) || cgroup2_mount(mnt, sizeof(mnt), err))
 		return -1;
+	if (cgroup_is_root(abs))
+		return scb_error_set(err, SCB_ERR_CONFIG,
+				     "runtimeConfig.cgroupPath is the cgroup2 root: tracing it would count every socket on the node");
 	text_label(t->cgroup, sizeof(t->cgroup), abs + strlen(mnt));
 	return target_attach_cgroup(n, t, abs, err);
 }

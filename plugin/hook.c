@@ -2,8 +2,10 @@
 /* `sockops-cb hook STAGE`: the OCI runtime hook. createRuntime attaches
  * the container's cgroup, poststop removes every trace of it. */
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 #include "cgroup.h"
 #include "cmd.h"
@@ -91,6 +93,10 @@ static int attach_container(const struct oci_state *st, const struct scb_request
 	if (cgroup_of_pid(st->pid, rel, sizeof(rel), err) ||
 	    cgroup_resolve(rel, abs, sizeof(abs), err))
 		return -1;
+	if (cgroup_is_root(abs))
+		return scb_error_set(err, SCB_ERR_CGROUP,
+				     "pid %d is in the cgroup2 root: tracing it would count every socket on the node; not attaching",
+				     (int)st->pid);
 	fill_target(&t, st, req, rel, retain);
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
@@ -119,19 +125,77 @@ static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 	return *err ? -1 : 0;
 }
 
-static int hook_poststop(const struct scb_config *cfg, const struct oci_state *st,
-			 struct scb_error **err)
+/* retain: keep the counters (retainStats); -1: as the target was
+ * attached (its counters in the hashes mean it was with retainStats). */
+static int hook_poststop(const struct oci_state *st, int retain, struct scb_error **err)
 {
+	struct scb_target t;
 	struct scb_node n;
+	uint64_t key;
 	bool found;
 	int ret;
 
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;	/* nothing pinned: nothing to do */
-	ret = target_detach(&n, st->id, cfg->retain_stats, &found, err);
+	if (retain < 0)	/* as it was attached */
+		retain = !target_find_exact(&n, st->id, &key, &t, NULL) &&
+			 t.store == SCB_STORE_HASH;
+	ret = target_detach(&n, st->id, retain, &found, err);
 	node_close(&n);
 	return ret;
+}
+
+/* Did the container ask for tracing itself (an annotation of ours)? */
+static bool asks_for_tracing(const struct oci_state *st)
+{
+	return st->annotations &&
+	       (cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAG_SET) ||
+		cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAGS));
+}
+
+/* The node's config; a --config that does not exist means the built-in
+ * defaults, as docs/config.md says. */
+static int hook_config(const char *path, struct scb_config *cfg, struct scb_error **err)
+{
+	if (path && access(path, F_OK) && errno == ENOENT) {
+		fprintf(stderr, "sockops-cb: config %s does not exist: built-in defaults apply\n",
+			path);
+		config_defaults(cfg);
+		return 0;
+	}
+	return config_load(path, cfg, err);
+}
+
+/* A config that cannot be read must not stop a container that asked for
+ * nothing: it runs untraced, with one line saying why. One that asked is
+ * refused, as a bad annotation is: onError itself is in the broken file. */
+static int create_without_config(const struct oci_state *st, struct scb_error **err)
+{
+	struct scb_error *cause = *err;
+
+	if (asks_for_tracing(st)) {
+		*err = NULL;
+		scb_error_set(err, SCB_ERR_CONFIG,
+			      "%s; the container asks for tracing: fix the config or remove the annotation",
+			      cause->msg);
+		scb_error_free(&cause);
+		return -1;
+	}
+	fprintf(stderr, "sockops-cb: %s; container %.12s asked for no tracing and runs untraced: fix the config\n",
+		(*err)->msg, st->id);
+	scb_error_free(err);
+	return 0;
+}
+
+/* poststop with an unreadable config: remove the container's tracing,
+ * keeping its counters if it was attached with retainStats. */
+static int poststop_without_config(const struct oci_state *st, struct scb_error **err)
+{
+	fprintf(stderr, "sockops-cb: %s; removing container %.12s's tracing anyway\n",
+		(*err)->msg, st->id);
+	scb_error_free(err);
+	return hook_poststop(st, -1, err);
 }
 
 static bool is_create_stage(const char *stage)
@@ -153,14 +217,15 @@ int cmd_hook(int argc, char **argv, struct scb_error **err)
 		return scb_error_set(err, SCB_ERR_INPUT,
 				     "hook stage \"%s\" is not supported: use createRuntime (or prestart) and poststop; createContainer and startContainer run inside the container",
 				     a.stage);
-	if (config_load(a.config, &cfg, err))
-		return -1;
 	if (oci_state_read(stdin, &st, err))
 		return -1;
-	if (is_create_stage(a.stage))
+	if (hook_config(a.config, &cfg, err))
+		ret = is_create_stage(a.stage) ? create_without_config(&st, err) :
+						 poststop_without_config(&st, err);
+	else if (is_create_stage(a.stage))
 		ret = hook_create(&cfg, &st, err);
 	else
-		ret = hook_poststop(&cfg, &st, err);
+		ret = hook_poststop(&st, cfg.retain_stats, err);
 	if (ret)
 		scb_error_wrap(err, "hook %s for container %.12s", a.stage, st.id);
 	oci_state_free(&st);

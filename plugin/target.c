@@ -416,6 +416,67 @@ int target_find(struct scb_node *n, const char *ref, uint64_t *key, struct scb_t
 			     text_escape(ref, esc, sizeof(esc)));
 }
 
+#define MIN_ID_PREFIX 12	/* what `podman ps` shows of an id */
+
+static bool hex_prefix(const char *ref)
+{
+	size_t len = strlen(ref);
+
+	return len >= MIN_ID_PREFIX && strspn(ref, "0123456789abcdef") == len;
+}
+
+/* "a, b, c" of the targets' labels, for an error that says what exists. */
+static void known_names(struct scb_node *n, char *buf, size_t len)
+{
+	struct target_iter it = { 0 };
+	struct scb_target cur;
+	size_t off = 0;
+	char esc[96];
+
+	buf[0] = 0;
+	while (target_next(n, &it, &cur) && off + 4 < len) {
+		off += snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+				text_escape(cur.name[0] ? cur.name : cur.id, esc, sizeof(esc)));
+		if (off >= len)
+			snprintf(buf + len - 4, 4, "...");
+	}
+	if (!off)
+		snprintf(buf, len, "none");
+}
+
+int target_find_exact(struct scb_node *n, const char *ref, uint64_t *key,
+		      struct scb_target *t, struct scb_error **err)
+{
+	struct target_iter it = { 0 };
+	struct scb_target cur;
+	int named = 0, prefix = 0;
+	char esc[96], names[512];
+	bool by_prefix = hex_prefix(ref);
+
+	while (target_next(n, &it, &cur)) {
+		if (!strcmp(cur.id, ref)) {
+			*key = it.key;
+			*t = cur;
+			return 0;
+		}
+		if ((cur.name[0] && !strcmp(cur.name, ref) && ++named) ||
+		    (by_prefix && !strncmp(cur.id, ref, strlen(ref)) && ++prefix)) {
+			*key = it.key;
+			*t = cur;
+		}
+	}
+	if (named + prefix == 1)
+		return 0;
+	if (named + prefix > 1)
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "\"%s\" names %d traced containers; give the full id",
+				     text_escape(ref, esc, sizeof(esc)), named + prefix);
+	known_names(n, names, sizeof(names));
+	return scb_error_set(err, SCB_ERR_NOT_FOUND,
+			     "no traced container is named \"%s\" exactly (an id prefix needs %d hex characters); traced: %s",
+			     text_escape(ref, esc, sizeof(esc)), MIN_ID_PREFIX, names);
+}
+
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	return counters_read(n, key, out);

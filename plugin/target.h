@@ -37,6 +37,10 @@ bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *
  * unique id prefix. */
 int target_find(struct scb_node *n, const char *ref, uint64_t *key,
 		struct scb_target *t, struct scb_error **err);
+/* For commands that remove state: the full id, a name, or a unique id
+ * prefix of at least 12 hex characters; never a shorter prefix. */
+int target_find_exact(struct scb_node *n, const char *ref, uint64_t *key,
+		      struct scb_target *t, struct scb_error **err);
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);

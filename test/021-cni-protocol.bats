@@ -755,3 +755,15 @@ kernel_loads_sk_storage_iter()
 	done
 	[ "$n" -ge 3 ] || fail "expected at least 3 example conflists, found $n"
 }
+
+@test "ADD with runtimeConfig.cgroupPath \"/\" fails with code 7: the cgroup2 root is never traced from runtime input" {
+	local id
+
+	id=$(safename)
+	cni 1 ADD "$id" "$(cni_conf '.runtimeConfig.cgroupPath = "/"')"
+	assert_cni_error 7 "cgroup2 root"
+	assert_not_attached "$id"
+	# The cgroup links' program (the netns one is "scb_sockops_net").
+	! cgroup_sockops_attached "$(cgroup2_mount)" | grep -qw scb_sockops ||
+		fail "the cgroup program is attached to the cgroup2 root"
+}

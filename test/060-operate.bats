@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# Operating sockops-cb as node software: installed where the runtimes look,
+# failing safe on a broken config, refusing what would surprise an admin.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+setup()
+{
+	basic_setup
+	skip_if_rootless
+	skip_if_no_cgroup2
+	scb_require_binary
+	INSTALLED=
+}
+
+teardown()
+{
+	[ -z "$INSTALLED" ] || make_install uninstall >/dev/null 2>&1 || true
+	scb_teardown
+}
+
+# make_install TARGET: `make TARGET` of the repository into a prefix of the
+# test's own, with the hooks where podman reads them by default.
+make_install()
+{
+	make -s -C "$SCB_REPO" "$1" PREFIX="$BATS_TEST_TMPDIR/prefix" \
+		SYSCONFDIR="$BATS_TEST_TMPDIR/etc" CNIBINDIR="$BATS_TEST_TMPDIR/cni"
+}
+
+# podman_default_hooks ARGS...: podman with the test's containers.conf but
+# no --hooks-dir: the hooks directories podman reads by default.
+podman_default_hooks()
+{
+	timeout --foreground -v --kill=10 "$PODMAN_TIMEOUT" podman "$@"
+}
+
+@test "install: the hooks land where podman reads them by default; an annotated container is traced; uninstall leaves only the config" {
+	local name id hooks=/usr/share/containers/oci/hooks.d
+
+	[ ! -e "$hooks/sockops-cb.json" ] ||
+		fail "$hooks already has sockops-cb hooks: not ours to replace"
+	INSTALLED=1
+	run make_install install
+	assert_success
+	assert_file_exists "$hooks/sockops-cb.json"
+	assert_file_exists "$hooks/sockops-cb-poststop.json"
+	run jq -r .hook.path "$hooks/sockops-cb.json"
+	assert_output "$BATS_TEST_TMPDIR/prefix/bin/sockops-cb"
+
+	name=$(safename)
+	run podman_default_hooks run -d --name "$name" --label "$SCB_LABEL=$SCB_TEST_ID" \
+		--annotation sockops-cb.io/flag-set=rtt "$SCB_IMAGE" sleep 600
+	assert_success
+	id=$output
+	scb_track_attach "$id"
+	list_json=$("$SCB" list --json)
+	check "$(jq -c --arg id "$id" 'select(.id == $id)' <<<"$list_json")" \
+		'[.name, .flag_set, .effective]' "[\"$name\",\"rtt\",[\"STATE\",\"RTT\"]]" \
+		"the container, traced by the installed hook"
+	run podman_default_hooks rm -f -t 0 "$name"
+	assert_success
+	assert_no_target "$id"
+
+	run make_install uninstall
+	assert_success
+	assert_output --partial "kept $BATS_TEST_TMPDIR/etc/sockops-cb/config.json"
+	INSTALLED=
+	assert_file_not_exists "$hooks/sockops-cb.json"
+	assert_file_not_exists "$hooks/sockops-cb-poststop.json"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/prefix/bin/sockops-cb"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/cni/sockops-cb"
+	assert_file_exists "$BATS_TEST_TMPDIR/etc/sockops-cb/config.json"
+}
+
+# broken_configs: one broken config per line: trailing comma, unknown key,
+# a set above maxFlags, an empty file.
+broken_configs()
+{
+	cat <<-'EOF'
+		{"flagSets":{"full":["STATE","RTT"]},}
+		{"flagSets":{"full":["STATE"]},"retainstats":true}
+		{"flagSets":{"hdr":["WRITE_HDR_OPT"]}}
+
+	EOF
+}
+
+@test "config: a broken config never stops a container that asked for nothing; one that asked fails with a line naming the file" {
+	local cfg=$BATS_TEST_TMPDIR/config.json line i=0 name state
+
+	scb_hooks_dir "$cfg"
+	make_cgroup
+	start_in_cgroup "$SCB_CGROUP" sleep 600
+	while IFS= read -r line; do
+		i=$((i + 1))
+		printf '%s' "$line" >"$cfg"
+		echo "# config $i: '$line'"
+
+		# Through podman: 0 without our annotation, 126 with it.
+		name=$(safename)
+		run_podman run --rm --name "$name" "$SCB_IMAGE" true
+		run_podman 126 run --rm --name "$name" \
+			--annotation sockops-cb.io/flags=RTT "$SCB_IMAGE" true
+
+		# By hand, for the line: the file, the byte, what to do.
+		scb_oci_state "ctr$i-$(random_string 8)" "$SCB_BG_PID" '{}' >"$BATS_TEST_TMPDIR/state"
+		run_hook createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+		assert_equal "$(grep -c . <<<"$stderr")" 1
+		[[ $stderr == *"config $cfg"* ]] || fail "the line does not name the file: $stderr"
+		[[ $stderr == *"runs untraced: fix the config"* ]] || fail "no way out: $stderr"
+		scb_oci_state "ann$i-$(random_string 8)" "$SCB_BG_PID" \
+			'{"sockops-cb.io/flags":"RTT"}' >"$BATS_TEST_TMPDIR/state"
+		run_hook 1 createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+		[[ $stderr == *"config $cfg"*"asks for tracing"* ]] ||
+			fail "the refusal does not say why: $stderr"
+	done < <(broken_configs)
+	# The JSON errors say where.
+	printf '%s' '{"flagSets":{"full":["STATE","RTT"]},}' >"$cfg"
+	scb_oci_state "byte-$(random_string 8)" "$SCB_BG_PID" '{}' >"$BATS_TEST_TMPDIR/state"
+	run_hook createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+	assert_regex "$stderr" 'byte [0-9]+'
+}
+
+@test "config: a missing --config means the built-in defaults: annotated containers are traced within the default ceiling" {
+	local name id
+
+	scb_hooks_dir "$BATS_TEST_TMPDIR/no-such-config.json"
+	name=$(safename)
+	run_podman run -d --name "$name" --annotation sockops-cb.io/flags=RTT+WRITE_HDR_OPT \
+		"$SCB_IMAGE" sleep 600
+	id=$output
+	scb_track_attach "$id"
+	check "$(scb_target_json "$id")" '[.requested, .effective]' \
+		'[["RTT","WRITE_HDR_OPT"],["RTT"]]' "clamped to the default maxFlags"
+	name=$(safename)
+	run_podman run --rm --name "$name" "$SCB_IMAGE" true
+}
+
+@test "config: poststop with a broken config still removes the tracing, keeping retained counters" {
+	local cfg=$BATS_TEST_TMPDIR/config.json id
+
+	scb_write_config "$cfg" '{"flagSets":{"full":["STATE"]},"retainStats":true}'
+	make_cgroup
+	start_in_cgroup "$SCB_CGROUP" sleep 600
+	id=kept-$(random_string 8)
+	scb_track_attach "$id"
+	scb_oci_state "$id" "$SCB_BG_PID" '{"sockops-cb.io/flag-set":"full"}' >"$BATS_TEST_TMPDIR/state"
+	run_hook createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+	assert_file_exists "$SCB_PIN_LINKS/$id"
+
+	printf '{' >"$cfg"
+	scb_oci_state "$id" 0 '{}' stopped >"$BATS_TEST_TMPDIR/poststop"
+	run_hook poststop "$cfg" "$BATS_TEST_TMPDIR/poststop"
+	assert_file_not_exists "$SCB_PIN_LINKS/$id"
+	check "$(scb_target_json "$id")" .removed true "retained, as attached"
+}
+
+@test "detach matches exactly: a name is not a prefix, it says what it removed, and an unknown name lists what is traced" {
+	local a=nu-cli-$(random_string 4) b
+
+	b=$a-manual
+	make_cgroup
+	scb_track_attach "$a"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$a" --flags STATE
+	make_cgroup
+	scb_track_attach "$b"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$b" --flags STATE
+
+	run_scb 1 detach "${a:0:5}"
+	assert_output --partial "no traced container is named \"${a:0:5}\" exactly"
+	assert_output --partial "$a"
+	run_scb detach "$a"
+	assert_output "detached $a"
+	assert_no_target "$a"
+	check "$(scb_target_json "$b")" .name "\"$b\"" "the other one is still traced"
+	assert_file_exists "$SCB_PIN_LINKS/$b"
+}
+
+@test "the cgroup2 root: a hook for a process there is refused, attach needs --force" {
+	local cfg=$BATS_TEST_TMPDIR/config.json
+
+	[ "$(cat /proc/1/cgroup | sed -n 's/^0:://p')" = / ] ||
+		fail "pid 1 is not in the cgroup2 root here"
+	scb_write_config "$cfg" '{"flagSets":{"full":["STATE"]}}'
+	scb_oci_state "root-$(random_string 8)" 1 '{"sockops-cb.io/flag-set":"full"}' \
+		>"$BATS_TEST_TMPDIR/state"
+	run_hook 1 createRuntime "$cfg" "$BATS_TEST_TMPDIR/state"
+	[[ $stderr == *"cgroup2 root"* ]] || fail "no reason given: $stderr"
+
+	run_scb 1 attach --cgroup / --name "root-$(random_string 8)" --flags STATE
+	assert_output --partial "add --force"
+	! cgroup_sockops_attached "$(cgroup2_mount)" | grep -qw scb_sockops ||
+		fail "the cgroup program is attached to the cgroup2 root"
+}
