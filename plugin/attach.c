@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "existing.h"
+#include "flagnames.h"
 #include "target.h"
 #include "text.h"
 
@@ -127,6 +128,9 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 	    cgroup_resolve(a.cgroup, abs, sizeof(abs), err) ||
 	    cgroup2_mount(mnt, sizeof(mnt), err))
 		return -1;
+	if (req.requested & ~req.effective)
+		fprintf(stderr, "sockops-cb: %s above the config's maxFlags: not asked of the kernel\n",
+			flags_format(req.requested & ~req.effective, esc, sizeof(esc)));
 	if (cgroup_is_root(abs) && !a.force)
 		return scb_error_set(err, SCB_ERR_INPUT,
 				     "%s is the cgroup2 root: every socket on the node would count for %s; add --force if that is what you want",

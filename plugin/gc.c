@@ -101,25 +101,26 @@ static int gc_links(struct gc_ctx *c, struct scb_error **err)
 	DIR *d = opendir(SCB_LINK_DIR);
 	struct scb_target t;
 	struct dirent *de;
-	char esc[160];
+	char esc[160], id[SCB_ID_LEN];
 	int ret = 0;
 
 	if (!d)
 		return 0;
 	while (!ret && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		text_escape(de->d_name, esc, sizeof(esc));
-		if (!text_valid_id(de->d_name)) {
+		target_pin_id(de->d_name, id, sizeof(id));
+		if (strchr(de->d_name, '.') || !text_valid_id(id)) {
 			report(c, "pin", esc, "not a name sockops-cb makes");
 			continue;
 		}
-		if (!find_by_id(c->n, de->d_name, &t)) {
+		if (!find_by_id(c->n, id, &t)) {
 			report(c, "link", esc, "no target entry (an attach or detach was interrupted)");
-			ret = c->a->dry_run ? 0 : target_unpin_link(de->d_name, NULL, err);
-		} else if (!target_link_key(de->d_name)) {
+			ret = c->a->dry_run ? 0 : target_unpin_link(id, NULL, err);
+		} else if (!target_link_key(id)) {
 			report(c, "link", esc, "detached: its cgroup was removed without a poststop, or a detach was interrupted");
-			ret = drop_target(c, de->d_name, err);
+			ret = drop_target(c, id, err);
 		}
 	}
 	closedir(d);

@@ -31,6 +31,13 @@ static error_t list_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* A live cgroup target without its link: an attach killed half-way,
+ * or a detach; counted as traced it would mislead. `gc` finishes it. */
+static bool incomplete(const struct scb_target *t)
+{
+	return t->kind == SCB_KIND_CGROUP && !t->removed_ns && !target_link_exists(t->id);
+}
+
 static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -52,6 +59,7 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags));
 	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));
 	cJSON_AddBoolToObject(o, "removed", t->removed_ns != 0);
+	cJSON_AddBoolToObject(o, "incomplete", incomplete(t));
 	cJSON_AddNumberToObject(o, "existing_enabled", t->existing_enabled);
 	if (t->existing_err)
 		cJSON_AddStringToObject(o, "existing",
@@ -81,7 +89,7 @@ static void list_text(const struct scb_target *t, const struct scb_stats *s)
 	       (unsigned long long)s->retrans, (unsigned long long)s->rto,
 	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
 	       t->kind == SCB_KIND_NETNS ? "(netns)" : t->cgroup,
-	       t->removed_ns ? " (removed)" : "");
+	       t->removed_ns ? " (removed)" : incomplete(t) ? " (incomplete: no link; run gc)" : "");
 }
 
 int cmd_list(int argc, char **argv, struct scb_error **err)

@@ -67,7 +67,9 @@ static void unlink_node_pins(void)
 /* libbpf's warnings always; its debug output (verifier log) with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
 {
-	if (level != LIBBPF_WARN && !scb_verbose)
+	/* Our own message says what failed and what to do; libbpf's (such
+	 * as "try raising ulimit -l") would come first and mislead. */
+	if (!scb_verbose)
 		return 0;
 	return vfprintf(stderr, format, args);
 }
@@ -381,6 +383,10 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 		if (ensure_bpffs(err) || make_dirs(err))
 			return -1;
 	} else if (access(SCB_PROG_PIN, F_OK)) {
+		if (errno != ENOENT)
+			return scb_error_set(err, SCB_ERR_KERNEL,
+					     "cannot read %s: %s (the node's BPF state is root's: run as root)",
+					     SCB_PROG_PIN, strerror(errno));
 		return 1;
 	}
 	if (mode != NODE_READ && lock_dir(n, err))

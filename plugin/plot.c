@@ -78,6 +78,23 @@ static void write_script(FILE *gp, const char *file, const char *term, const cha
 		title, n == 1 ? "set xrange [-1:1]\n" : "");
 }
 
+int plot_check(const char *file, struct scb_error **err)
+{
+	char esc[300];
+	FILE *out;
+
+	if (!terminal_for(file))
+		return scb_error_set(err, SCB_ERR_INPUT, "--plot wants a .svg or .png file, not %s",
+				     text_escape(file, esc, sizeof(esc)));
+	/* gnuplot would only say "cannot open", and after the sampling. */
+	out = fopen(file, "w");
+	if (!out)
+		return scb_error_set(err, SCB_ERR_INPUT, "cannot write %s: %s",
+				     text_escape(file, esc, sizeof(esc)), strerror(errno));
+	fclose(out);
+	return 0;
+}
+
 int plot_write(const char *file, const struct scb_target *t, const struct plot_sample *xs,
 	       int n, struct scb_error **err)
 {

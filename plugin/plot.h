@@ -14,6 +14,8 @@ struct plot_sample {
 };
 
 /* FILE's extension picks the format: .svg or .png. */
+/* Can FILE be written? Before sampling for it. */
+int plot_check(const char *file, struct scb_error **err);
 int plot_write(const char *file, const struct scb_target *t,
 	       const struct plot_sample *xs, int n, struct scb_error **err);
 

@@ -5,8 +5,10 @@
 #include <argp.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -136,7 +138,12 @@ static int resolve(const char *listen, struct addrinfo **ai, struct scb_error **
 		return scb_error_set(err, SCB_ERR_INPUT,
 				     "--listen wants ADDR:PORT, e.g. 127.0.0.1:9464, not \"%s\"", listen);
 	*colon = '\0';
-	if (host[0] == '[' && colon[-1] == ']') {
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "--listen %s: the port must be a number from 0 to 65535 (0: any free one)",
+				     listen);
+	if (host[0] == '[' && colon > host && colon[-1] == ']') {
 		colon[-1] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
@@ -145,6 +152,59 @@ static int resolve(const char *listen, struct addrinfo **ai, struct scb_error **
 		return scb_error_set(err, SCB_ERR_INPUT, "--listen %s: %s", listen,
 				     gai_strerror(ret));
 	return 0;
+}
+
+/* Our own listening socket: its bind error is the one the user needs,
+ * and getsockname says which port :0 got. */
+static int listen_socket(const struct addrinfo *ai, const char *where, struct scb_error **err)
+{
+	int one = 1, fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 128)) {
+		scb_error_set(err, SCB_ERR_INPUT, "cannot listen on %s: %s", where, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* "ADDR:PORT" as bound, IPv6 in brackets. */
+static void bound_address(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (!getsockname(fd, (struct sockaddr *)&ss, &sl) && ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		snprintf(buf, len, "[%s]:%d", host, port);
+		return;
+	}
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	snprintf(buf, len, "%s:%d", host, port);
+}
+
+/* Idle clients cannot starve a scrape: they are dropped after
+ * IDLE_TIMEOUT_S, and the descriptors allow MAX_CONNECTIONS at once. */
+#define IDLE_TIMEOUT_S	5U
+#define MAX_CONNECTIONS	8192U
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max < MAX_CONNECTIONS + 64 ? r.rlim_max : MAX_CONNECTIONS + 64;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
 }
 
 int cmd_serve(int argc, char **argv, struct scb_error **err)
@@ -157,22 +217,33 @@ int cmd_serve(int argc, char **argv, struct scb_error **err)
 	const char *listen = "127.0.0.1:9464";
 	struct MHD_Daemon *d;
 	struct addrinfo *ai;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* epoll: select() would stop at 1024 descriptors. */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	char bound[INET6_ADDRSTRLEN + 16];
+	int fd;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &listen);
 	if (mhd_load(err) || resolve(listen, &ai, err))
 		return -1;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
-			     ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+	raise_nofile();
+	fd = listen_socket(ai, listen, err);
 	freeaddrinfo(ai);
-	if (!d)
-		return scb_error_set(err, SCB_ERR_INPUT, "cannot listen on %s: %s", listen,
-				     strerror(errno));
+	if (fd < 0)
+		return -1;
+	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+			     MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+			     MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_END);
+	if (!d) {
+		close(fd);
+		return scb_error_set(err, SCB_ERR_INTERNAL, "cannot start the HTTP server on %s",
+				     listen);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	fprintf(stderr, "sockops-cb: serving http://%s/metrics\n", listen);
+	bound_address(fd, bound, sizeof(bound));
+	fprintf(stderr, "sockops-cb: serving http://%s/metrics\n", bound);
 	while (!stop)
 		pause();
 	mhd.stop_daemon(d);

@@ -207,6 +207,10 @@ static int plot(struct scb_node *n, uint64_t key, const struct scb_target *t,
 
 	if (!xs)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	if (plot_check(a->plot, err)) {
+		free(xs);
+		return -1;
+	}
 	for (i = 0; i < a->count; i++) {
 		if (i)
 			usleep(a->interval * 1e6);

@@ -14,9 +14,26 @@
 #include "target.h"
 #include "text.h"
 
+/* bpffs refuses a '.' in a name; a valid id has no '~', so '.' -> '~'
+ * names every id's pin without a collision (target_pin_id undoes it). */
 static void link_path(const char *id, char *buf, size_t len)
 {
+	char *p;
+
 	snprintf(buf, len, "%s/%s", SCB_LINK_DIR, id);
+	for (p = buf + strlen(SCB_LINK_DIR) + 1; *p; p++)
+		if (*p == '.')
+			*p = '~';
+}
+
+void target_pin_id(const char *pin, char *id, size_t len)
+{
+	char *p;
+
+	snprintf(id, len, "%s", pin);
+	for (p = id; *p; p++)
+		if (*p == '~')
+			*p = '.';
 }
 
 bool target_link_exists(const char *id)

@@ -44,6 +44,8 @@ int target_find_exact(struct scb_node *n, const char *ref, uint64_t *key,
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);
+/* The id a pin in SCB_LINK_DIR stands for (pins spell '.' as '~'). */
+void target_pin_id(const char *pin, char *id, size_t len);
 /* The cgroup id links/<id> is attached to; 0 when missing or detached. */
 uint64_t target_link_key(const char *id);
 /* Detach and remove links/<id>; *found (may be NULL) set when it was there. */

@@ -282,20 +282,25 @@ maybe_id()
 	assert_regex "$stderr" 'not a JSON object'
 }
 
-@test "hook faults: a missing --config file is an error naming the path" {
+@test "hook faults: a missing --config file means the built-in defaults, said once on stderr" {
 	local id missing=$BATS_TEST_TMPDIR/no-such-dir/config.json
 
 	live_process
 	id=scbtest-$(random_string 12)
 	scb_track_attach "$id"
+	# The defaults have no flag sets: a set annotation names an unknown one.
 	scb_oci_state "$id" "$PID" '{"sockops-cb.io/flag-set":"full"}' >"$STATE"
-
 	run_hook '!' createRuntime "$missing" "$STATE"
-	assert_regex "$stderr" "$missing"
-	assert_regex "$stderr" "No such file or directory"
+	assert_regex "$stderr" "config $missing does not exist: built-in defaults apply"
+	assert_regex "$stderr" 'unknown flag set "full" \(known: none configured\)'
 	assert_not_attached "$id" "" "$SCB_CGROUP"
-	run_hook '!' poststop "$missing" "$STATE"
-	assert_regex "$stderr" "$missing"
+	# Explicit flags within the default ceiling are traced.
+	scb_oci_state "$id" "$PID" '{"sockops-cb.io/flags":"RTT"}' >"$STATE"
+	run_hook createRuntime "$missing" "$STATE"
+	check "$(scb_target_json "$id")" .effective '["RTT"]' "traced with the defaults"
+	run_hook poststop "$missing" "$STATE"
+	assert_regex "$stderr" "config $missing does not exist"
+	assert_no_target "$id"
 }
 
 @test "hook faults: a malformed config is an error naming the path and the fault" {

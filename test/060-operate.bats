@@ -15,11 +15,13 @@ setup()
 	skip_if_no_cgroup2
 	scb_require_binary
 	INSTALLED=
+	SCB_BG_PIDS=()
 }
 
 teardown()
 {
 	[ -z "$INSTALLED" ] || make_install uninstall >/dev/null 2>&1 || true
+	scb_bg_stop_all
 	scb_teardown
 }
 
@@ -194,4 +196,123 @@ broken_configs()
 	assert_output --partial "add --force"
 	! cgroup_sockops_attached "$(cgroup2_mount)" | grep -qw scb_sockops ||
 		fail "the cgroup program is attached to the cgroup2 root"
+}
+
+@test "names with a dot: attach, list, gc and detach work (bpffs refuses a dot in a pin's name)" {
+	local name=web.v1-$(random_string 4)
+
+	make_cgroup
+	scb_track_attach "$name"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	check "$(scb_target_json "$name")" .name "\"$name\"" "listed by its own name"
+	run_scb gc --dry-run --json
+	refute_output --partial "${name%%.*}"
+	run_scb detach "$name"
+	assert_output "detached $name"
+	assert_no_target "$name"
+	[ -z "$(ls -A "$SCB_PIN_LINKS" 2>/dev/null | grep "${name#web.v1-}")" ] ||
+		fail "a pin of $name is left: $(ls -A "$SCB_PIN_LINKS")"
+}
+
+@test "an explicit request above maxFlags says what was not asked of the kernel" {
+	local name=clamp-$(random_string 6)
+
+	make_cgroup
+	scb_track_attach "$name"
+	scb_write_config "$BATS_TEST_TMPDIR/config.json" '{"maxFlags":["STATE","RTT"]}'
+	run --separate-stderr "$SCB" attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" \
+		--name "$name" --flags RTT+WRITE_HDR_OPT --config "$BATS_TEST_TMPDIR/config.json"
+	assert_success
+	assert_regex "$stderr" "WRITE_HDR_OPT above the config's maxFlags: not asked of the kernel"
+	check "$(scb_target_json "$name")" .effective '["RTT"]' "effective"
+}
+
+@test "readers refuse to print nothing: a non-root list or metrics fails and says why" {
+	local bin=/tmp/scb-nonroot-$(random_string 6) cmd
+
+	make_cgroup
+	scb_track_attach nonroot-probe
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name nonroot-probe --flags STATE
+	install -m 0755 "$SCB" "$bin"
+	for cmd in list metrics; do
+		run setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" "$cmd"
+		assert_failure
+		refute_output --partial "sockops_cb_targets 0"
+		assert_output --partial "run as root"
+	done
+	rm -f "$bin"
+}
+
+@test "serve: a port out of range is refused; :0 says which port it got, and serves there" {
+	local err=$BATS_TEST_TMPDIR/serve.err port i
+
+	run_scb 1 serve --listen 127.0.0.1:99999
+	assert_output --partial "the port must be a number from 0 to 65535"
+	"$SCB" serve --listen 127.0.0.1:0 2>"$err" 3>&- &
+	SCB_BG_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		port=$(sed -n 's|^sockops-cb: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] && [ "$port" -gt 0 ] || fail "serve did not say its port: $(cat "$err")"
+	scb_wait_http "http://127.0.0.1:$port/metrics"
+	[[ $SCB_HTTP_BODY == *"# TYPE sockops_cb_targets gauge"* ]] ||
+		fail "not our metrics on port $port"
+}
+
+@test "stats --plot to a directory that does not exist fails at once, naming the file" {
+	local name=plot-$(random_string 6)
+
+	make_cgroup
+	scb_track_attach "$name"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	run_scb 1 stats "$name" --plot /nonexistent/x.svg --count 1 --interval 0.1
+	assert_output --partial "cannot write /nonexistent/x.svg: No such file or directory"
+	refute_output --partial "<svg"
+}
+
+@test "serve: 1100 idle connections do not keep a scrape out" {
+	local err=$BATS_TEST_TMPDIR/serve.err port i
+
+	"$SCB" serve --listen 127.0.0.1:0 2>"$err" 3>&- &
+	SCB_BG_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		port=$(sed -n 's|^sockops-cb: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || fail "serve did not say its port: $(cat "$err")"
+	# The idle clients hold their connections until told to go.
+	scb_bg_start python3 -c '
+import resource, socket, sys, time, os
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(1100)]
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[2] + ".done"):
+    time.sleep(0.1)' "$port" "$BATS_TEST_TMPDIR/idle"
+	for ((i = 0; i < 300; i++)); do
+		[ -e "$BATS_TEST_TMPDIR/idle" ] && break
+		sleep 0.1
+	done
+	[ -e "$BATS_TEST_TMPDIR/idle" ] || fail "the idle clients did not connect"
+	scb_http "http://127.0.0.1:$port/metrics" || fail "the scrape failed: $SCB_HTTP_STATUS"
+	[[ $SCB_HTTP_STATUS == "HTTP 200 "* ]] || fail "scrape: $SCB_HTTP_STATUS"
+	touch "$BATS_TEST_TMPDIR/idle.done"
+}
+
+@test "list marks a target whose link is gone (a hook killed half-way) as incomplete, and gc removes it" {
+	local name=half-$(random_string 6)
+
+	make_cgroup
+	scb_track_attach "$name"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	check "$(scb_target_json "$name")" .incomplete false "a whole target"
+	# What a kill between the entry and the link's pin leaves.
+	rm "$SCB_PIN_LINKS/$name"
+	check "$(scb_target_json "$name")" .incomplete true "no link"
+	run_scb list
+	assert_line --regexp "^$name .*\(incomplete: no link; run gc\)$"
+	run_scb gc
+	assert_no_target "$name"
 }
