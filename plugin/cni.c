@@ -392,8 +392,44 @@ static void read_env(struct cni_env *e)
 	e->args = getenv("CNI_ARGS");
 }
 
+/* Position of v in cni_versions, -1 if unknown: versions compare by it. */
+static int version_rank(const char *v)
+{
+	int i;
+
+	for (i = 0; cni_versions[i]; i++)
+		if (!strcmp(cni_versions[i], v))
+			return i;
+	return -1;
+}
+
+/* The spec's gates: CHECK came with 0.4.0, STATUS and GC with 1.1.0. A
+ * command older configs cannot have asked for is the spec's error 1. */
+static int command_allowed(const char *cmd, struct scb_error **err)
+{
+	static const struct {
+		const char *cmd;
+		const char *since;
+	} gates[] = { { "CHECK", "0.4.0" }, { "STATUS", "1.1.0" }, { "GC", "1.1.0" } };
+	size_t i;
+
+	for (i = 0; i < sizeof(gates) / sizeof(gates[0]); i++)
+		if (!strcmp(cmd, gates[i].cmd) &&
+		    version_rank(cni_version) < version_rank(gates[i].since))
+			return scb_error_set(err, 1,
+					     "incompatible CNI version: %s needs cniVersion %s or later, not %s",
+					     cmd, gates[i].since, cni_version);
+	return 0;
+}
+
 static int dispatch(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
 {
+	if (command_allowed(e->command, err))
+		return -1;
+	/* DEL is best effort, whatever the config (docs/cni.md). */
+	if (!r->name[0] && strcmp(e->command, "STATUS") && strcmp(e->command, "DEL"))
+		return scb_error_set(err, SCB_ERR_CONFIG,
+				     "the network configuration has no \"name\" (the spec requires one)");
 	if (!strcmp(e->command, "ADD"))
 		return cni_add(e, r, err);
 	if (!strcmp(e->command, "DEL"))

@@ -288,6 +288,13 @@ static bool stdout_gone(void)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/* `unload --force` took the node away: nothing will be traced again
+ * through what this reader holds. Checked about once a second. */
+static bool node_gone(unsigned int round)
+{
+	return round % (1000 / TRACE_POLL_MS) == 0 && access(SCB_PROG_PIN, F_OK) && errno == ENOENT;
+}
+
 static bool time_up(const struct timespec *start, double duration)
 {
 	struct timespec now;
@@ -320,6 +327,7 @@ static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 	struct bpf_link *link = NULL;
 	struct ring_buffer *rb = NULL;
 	struct timespec start;
+	unsigned int round;
 	int ret = 0;
 
 	skel = node_trace_prog(c->filter ? c->only : 0, wire_mask(c->show), err);
@@ -335,7 +343,12 @@ static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 	if (!link)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!stop && !time_up(&start, duration)) {
+	for (round = 1; !stop && !time_up(&start, duration); round++) {
+		if (node_gone(round)) {
+			scb_error_set(err, SCB_ERR_NOT_FOUND,
+				      "the node was unloaded (sockops-cb unload): nothing is traced any more");
+			break;
+		}
 		ret = ring_buffer__poll(rb, TRACE_POLL_MS);
 		if (ret >= 0)
 			ret = ring_buffer__consume(rb);

@@ -767,3 +767,21 @@ kernel_loads_sk_storage_iter()
 	! cgroup_sockops_attached "$(cgroup2_mount)" | grep -qw scb_sockops ||
 		fail "the cgroup program is attached to the cgroup2 root"
 }
+
+@test "the spec's version gates: CHECK below 0.4.0, STATUS and GC below 1.1.0 fail with code 1; a config without a name fails with code 7" {
+	local id
+
+	id=$(safename)
+	cni 1 CHECK "$id" "$(cni_conf '.cniVersion = "0.3.1"')"
+	assert_cni_error 1 "CHECK needs cniVersion 0.4.0 or later, not 0.3.1"
+	cni 1 STATUS "$id" "$(cni_conf '.cniVersion = "1.0.0" | del(.prevResult, .runtimeConfig)')"
+	assert_cni_error 1 "STATUS needs cniVersion 1.1.0 or later, not 1.0.0"
+	cni 1 GC "$id" "$(cni_conf '.cniVersion = "1.0.0" | del(.prevResult, .runtimeConfig)')"
+	assert_cni_error 1 "GC needs cniVersion 1.1.0 or later, not 1.0.0"
+
+	cni 1 ADD "$id" "$(cni_conf 'del(.name)')"
+	assert_cni_error 7 'no "name"'
+	assert_not_attached "$id"
+	# At the versions that have them, they work.
+	cni STATUS "$id" "$(cni_conf '.cniVersion = "1.1.0" | del(.prevResult, .runtimeConfig)')"
+}

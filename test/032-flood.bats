@@ -317,3 +317,24 @@ assert_exact()
 		"received $received + lost $lost = $want"
 	assert_exact "$s0" "$s2" "$CONNS"
 }
+
+@test "flood: a trace stops, saying why, when the node is unloaded under it" {
+	local out=$BATS_TEST_TMPDIR/trace.json pid rc=0 i
+
+	traced_server
+	"$SCB" trace --json >"$out" 2>"$out.err" 3>&- &
+	pid=$!
+	LOOP_PID=$pid
+	wait_trace_prog "$pid"
+	run_scb unload --force
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "the trace kept running after unload --force"
+	wait "$pid" || rc=$?
+	assert_equal "exit $rc" "exit 1"
+	run cat "$out.err"
+	assert_output --partial "the node was unloaded"
+	assert_gone "$PROG" "$RING"
+}
