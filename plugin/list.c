@@ -2,6 +2,7 @@
 /* `sockops-cb list`: the traced containers, their masks and a summary. */
 #include <argp.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
@@ -17,17 +18,32 @@ static const char list_doc[] =
 	"A note follows the table for targets whose flags make the kernel call the\n"
 	"program on every segment (the header-option flags).\n"
 	"\n"
+	"The table fits 80 columns: FLAGS are the effective flags as letters (O RTO,\n"
+	"R RETRANS, S STATE, T RTT, P PARSE_ALL_HDR_OPT, U PARSE_UNKNOWN_HDR_OPT,\n"
+	"W WRITE_HDR_OPT), a name cut short ends in '~', '-' is a value not known\n"
+	"yet, and STATE is live, removed (retained) or half (no link: run gc).\n"
+	"--wide shows full ids, names, flags requested and effective, and cgroups.\n"
+	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb list\n"
+	"    sockops-cb list --wide\n"
 	"    sockops-cb list --json | jq .effective";
+
+struct list_args {
+	bool json;
+	bool wide;
+};
 
 static error_t list_parse(int key, char *arg, struct argp_state *state)
 {
-	bool *json = state->input;
+	struct list_args *a = state->input;
 
-	if (key != 'j')
+	if (key == 'j')
+		a->json = true;
+	else if (key == 'w')
+		a->wide = true;
+	else
 		return ARGP_ERR_UNKNOWN;
-	*json = true;
 	return 0;
 }
 
@@ -76,26 +92,99 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	return o;
 }
 
-static void list_text(const struct scb_target *t, const struct scb_stats *s)
+static const char *target_state(const struct scb_target *t)
 {
-	char eff[128], req[128];
+	return t->removed_ns ? "removed" : incomplete(t) ? "half" : "live";
+}
 
+/* The effective flags as one letter each, in bit order. */
+static const char *flag_letters(uint32_t flags, char *buf)
+{
+	static const char letters[] = "ORSTPUW";
+	int i, n = 0;
+
+	for (i = 0; letters[i]; i++)
+		if (flags & (1U << i))
+			buf[n++] = letters[i];
+	if (!n)
+		buf[n++] = '-';
+	buf[n] = 0;
+	return buf;
+}
+
+/* s in at most width columns; '~' marks a cut. */
+static const char *cut(const char *s, int width, char *buf)
+{
+	if (!s[0])
+		return "-";
+	if ((int)strlen(s) <= width)
+		return s;
+	memcpy(buf, s, width - 1);
+	buf[width - 1] = '~';
+	buf[width] = 0;
+	return buf;
+}
+
+static void rtt_text(const struct scb_stats *s, char *buf, size_t len)
+{
+	if (s->rtt_samples)
+		snprintf(buf, len, "%llu", (unsigned long long)(s->rtt_sum_us / s->rtt_samples));
+	else
+		snprintf(buf, len, "-");
+}
+
+/* "note: ID: text", cut into lines of 80 columns unless wide. */
+static size_t add_note(char *buf, size_t len, const struct scb_target *t, bool wide)
+{
+	const char *text = hdr_opt_note(t->flags), *sp;
+	size_t off, col, w;
+
+	off = snprintf(buf, len, "note: %.*s:", wide ? 64 : 12, t->id);
+	col = off;
+	while (*text && off < len) {
+		sp = strchr(text, ' ');
+		w = sp ? (size_t)(sp - text) : strlen(text);
+		if (!wide && col + 1 + w > 80) {
+			off += snprintf(buf + off, len - off, "\n     ");
+			col = 5;
+		}
+		off += snprintf(buf + off, len > off ? len - off : 0, " %.*s", (int)w, text);
+		col += 1 + w;
+		text += w + (sp ? 1 : 0);
+	}
+	off += snprintf(buf + off, len > off ? len - off : 0, "\n");
+	return off;
+}
+
+#define NARROW_HEADER "%-12s %-14s %-6s %-7s %6s %6s %5s %7s %s\n"
+#define WIDE_HEADER "%-64s %-20s %-8s %-22s %-22s %6s %7s %5s %8s %-8s %s\n"
+
+static void list_text(const struct scb_target *t, const struct scb_stats *s, bool wide)
+{
+	unsigned long long conns = s->active_established + s->passive_established;
+	char eff[128], req[128], rtt[24], name[24], set[16], fl[8];
+
+	rtt_text(s, rtt, sizeof(rtt));
+	if (!wide) {
+		printf("%-12.12s %-14s %-6s %-7s %6llu %6llu %5llu %7s %s\n", t->id,
+		       cut(t->name, 14, name), cut(t->flag_set, 6, set), flag_letters(t->flags, fl),
+		       conns, (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt,
+		       target_state(t));
+		return;
+	}
 	flags_format(t->flags, eff, sizeof(eff));
 	flags_format(t->requested, req, sizeof(req));
-	printf("%-12.12s %-20.20s %-8s %-22s %-22s %6llu %7llu %5llu %8llu %s%s\n",
-	       t->id, t->name[0] ? t->name : "-", t->flag_set[0] ? t->flag_set : "-",
-	       eff, req,
-	       (unsigned long long)(s->active_established + s->passive_established),
-	       (unsigned long long)s->retrans, (unsigned long long)s->rto,
-	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
-	       t->kind == SCB_KIND_NETNS ? "(netns)" : t->cgroup,
-	       t->removed_ns ? " (removed)" : incomplete(t) ? " (incomplete: no link; run gc)" : "");
+	printf("%-64s %-20s %-8s %-22s %-22s %6llu %7llu %5llu %8s %-8s %s\n", t->id,
+	       t->name[0] ? t->name : "-", t->flag_set[0] ? t->flag_set : "-", eff, req, conns,
+	       (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt, target_state(t),
+	       t->kind == SCB_KIND_NETNS ? "(netns)" : t->cgroup);
 }
 
 int cmd_list(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
 		{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
+		{ "wide", 'w', NULL, 0, "Every column in full", 0 },
 		{},
 	};
 	const struct argp argp = { .options = opts, .parser = list_parse, .doc = list_doc };
@@ -103,29 +192,31 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 	struct scb_target t;
 	struct scb_stats s;
 	struct scb_node n;
-	bool json = false;
+	struct list_args a = { 0 };
 	static char note[8192];
 	size_t notes = 0;
 	int ret;
 
-	argp_parse(&argp, argc, argv, 0, NULL, &json);
+	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
-	if (!json)
-		printf("%-12s %-20s %-8s %-22s %-22s %6s %7s %5s %8s %s\n", "ID", "NAME",
-		       "SET", "EFFECTIVE", "REQUESTED", "CONNS", "RETRANS", "RTO",
-		       "RTT_US", "CGROUP");
+	if (!a.json && a.wide)
+		printf(WIDE_HEADER, "ID", "NAME", "SET", "EFFECTIVE", "REQUESTED", "CONNS",
+		       "RETRANS", "RTO", "RTT_US", "STATE", "CGROUP");
+	else if (!a.json)
+		printf(NARROW_HEADER, "ID", "NAME", "SET", "FLAGS", "CONNS", "RETRAN", "RTO",
+		       "RTT_US", "STATE");
 	while (!ret && target_next(&n, &it, &t)) {
 		if (target_stats(&n, it.key, &s))
 			continue;
-		if (json)
+		if (a.json)
 			json_print_line(list_json(&t, &s));
 		else
-			list_text(&t, &s);
-		if (!json && hdr_opt_note(t.flags))
-			notes += snprintf(note + notes, notes < sizeof(note) ? sizeof(note) - notes : 0,
-					  "note: %.12s: %s\n", t.id, hdr_opt_note(t.flags));
+			list_text(&t, &s, a.wide);
+		if (!a.json && hdr_opt_note(t.flags))
+			notes += add_note(note + notes, notes < sizeof(note) ? sizeof(note) - notes : 0,
+					  &t, a.wide);
 	}
 	node_close(&n);
 	if (notes)

@@ -159,7 +159,7 @@ check_true()
 }
 
 @test "hook: list shows the podman name, the flags and the container's own cgroup" {
-	local name id pid rel cg
+	local name id pid rel cg line
 
 	use_config
 	name=$(safename)
@@ -188,9 +188,15 @@ check_true()
 	run bpftool cgroup show "$cg"
 	assert_output --partial sock_ops
 
-	# The table a person reads has the same.
+	# The table a person reads has the same, in 80 columns ...
 	run_scb list
-	assert_line --regexp "^${id:0:12} +$name +full +RTO,RETRANS,STATE,RTT +RTO,RETRANS,STATE,RTT +[0-9]+ .* $rel\$"
+	assert_line --regexp "^${id:0:12} +${name:0:13}.? +full +ORST +[0-9]+ +[0-9]+ +[0-9]+ +([0-9]+|-) +live\$"
+	for line in "${lines[@]}"; do
+		[ "${#line}" -le 80 ] || fail "a line of list is ${#line} columns: $line"
+	done
+	# ... and in full with --wide.
+	run_scb list --wide
+	assert_line --regexp "^$id +$name +full +RTO,RETRANS,STATE,RTT +RTO,RETRANS,STATE,RTT +[0-9]+ .* live +$rel\$"
 
 	# A name, a unique id prefix and the full id all find it.
 	run_scb stats "${id:0:12}" --json

@@ -365,8 +365,10 @@ kernel_transitions()
 	[ "$(jq .hdr_opt <<<"$STATS")" -ge $(($(ns_tcp_counter "$NS_C" OutSegs) - o0)) ] ||
 		fail "fewer header-option callbacks than segments sent"
 
-	run_scb list
+	run_scb list --wide
 	assert_line --partial "note: $CLI: WRITE_HDR_OPT: the program runs at least once for every segment sent"
+	run_scb list
+	assert_line --partial "note: $CLI: WRITE_HDR_OPT: the program runs at least once"
 	run_scb list --json
 	run jq -r --arg n "$CLI" 'select(.name == $n) | .note' <<<"$output"
 	assert_output --partial "nothing is written"

@@ -312,7 +312,7 @@ while not os.path.exists(sys.argv[2] + ".done"):
 	rm "$SCB_PIN_LINKS/$name"
 	check "$(scb_target_json "$name")" .incomplete true "no link"
 	run_scb list
-	assert_line --regexp "^$name .*\(incomplete: no link; run gc\)$"
+	assert_line --regexp "^$name .* half$"
 	run_scb gc
 	assert_no_target "$name"
 }
