@@ -22,12 +22,16 @@
 struct conns_args {
 	const char *ref;
 	bool json;
+	bool wide;
 };
 
 static const char conns_doc[] =
 	"List the live TCP connections of a traced container: 4-tuple, state,\n"
 	"smoothed and minimum RTT, retransmits, bytes, segments, and the age of\n"
 	"connections of pods registered by netns (cgroup targets keep no record).\n"
+	"The table fits 80 columns (addresses cut short end in '~', '-' is a value\n"
+	"the kernel does not have yet); --wide adds min RTT, bytes received,\n"
+	"segments, age and the socket's callback flags.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb conns web\n"
@@ -40,6 +44,9 @@ static error_t conns_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'j':
 		a->json = true;
+		break;
+	case 'w':
+		a->wide = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (a->ref)
@@ -97,9 +104,43 @@ static uint64_t now_mono_ns(void)
 
 /* Age is known for netns targets' connections only (their socket record
  * has a start); a cgroup target keeps no per-connection record. */
-static void print_conn(const struct scb_conn *c, bool json)
+/* A number of bytes in at most 7 columns: 1023, 12.3K, 4.5M, 1.2G. */
+static const char *human(unsigned long long v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	double x = v;
+	int u = -1;
+
+	if (v < 10000) {
+		snprintf(buf, len, "%llu", v);
+		return buf;
+	}
+	while (x >= 1000 && u < 4) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", x, units[u]);
+	return buf;
+}
+
+/* A field of at most width columns, '~' where it was cut. */
+static const char *fit(const char *s, int width, char *buf)
+{
+	if ((int)strlen(s) <= width)
+		return s;
+	memcpy(buf, s, width - 1);
+	buf[width - 1] = '~';
+	buf[width] = 0;
+	return buf;
+}
+
+/* min_rtt is ~0 until the first sample. */
+#define NO_RTT 0xffffffffU
+
+static void print_conn(const struct scb_conn *c, bool json, bool wide)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128], agebuf[32];
+	char lcut[24], rcut[24], srtt[16] = "-", minrtt[16] = "-", bytes[16];
 	double age = c->start_ns ? (double)(now_mono_ns() - c->start_ns) / 1e9 : -1;
 	int fam = format_addrs(c->family, c->saddr, c->daddr, s, d, sizeof(s));
 	cJSON *o;
@@ -114,7 +155,8 @@ static void print_conn(const struct scb_conn *c, bool json)
 		cJSON_AddStringToObject(o, "state", tcp_state_name(c->state));
 		cJSON_AddNumberToObject(o, "srtt_us", c->srtt_us);
 		cJSON_AddNumberToObject(o, "rttvar_us", c->rttvar_us);
-		cJSON_AddNumberToObject(o, "min_rtt_us", c->min_rtt_us);
+		if (c->min_rtt_us != NO_RTT)
+			cJSON_AddNumberToObject(o, "min_rtt_us", c->min_rtt_us);
 		cJSON_AddNumberToObject(o, "retrans", c->total_retrans);
 		cJSON_AddNumberToObject(o, "bytes_acked", (double)c->bytes_acked);
 		cJSON_AddNumberToObject(o, "bytes_received", (double)c->bytes_received);
@@ -133,8 +175,18 @@ static void print_conn(const struct scb_conn *c, bool json)
 		snprintf(agebuf, sizeof(agebuf), "%.1f", age);
 	else
 		snprintf(agebuf, sizeof(agebuf), "-");
-	printf("%-11s %-22s %-22s %8u %8u %7u %12llu %12llu %7u/%-7u %8s %s\n",
-	       tcp_state_name(c->state), local, remote, c->srtt_us, c->min_rtt_us,
+	if (c->srtt_us)
+		snprintf(srtt, sizeof(srtt), "%u", c->srtt_us);
+	if (c->min_rtt_us != NO_RTT)
+		snprintf(minrtt, sizeof(minrtt), "%u", c->min_rtt_us);
+	if (!wide) {
+		printf("%-11s %-21s %-21s %7s %7u %8s\n", tcp_state_name(c->state),
+		       fit(local, 21, lcut), fit(remote, 21, rcut), srtt, c->total_retrans,
+		       human(c->bytes_acked, bytes, sizeof(bytes)));
+		return;
+	}
+	printf("%-11s %-22s %-22s %8s %8s %7u %12llu %12llu %7u/%-7u %8s %s\n",
+	       tcp_state_name(c->state), local, remote, srtt, minrtt,
 	       c->total_retrans, (unsigned long long)c->bytes_acked,
 	       (unsigned long long)c->bytes_received, c->segs_in, c->segs_out, agebuf,
 	       flags_format(c->cb_flags, fl, sizeof(fl)));
@@ -143,14 +195,20 @@ static void print_conn(const struct scb_conn *c, bool json)
 struct print_ctx {
 	uint64_t key;
 	bool json;
+	bool wide;
 };
 
-static void print_header(bool json)
+static void print_header(const struct print_ctx *p)
 {
-	if (!json)
+	if (p->json)
+		return;
+	if (p->wide)
 		printf("%-11s %-22s %-22s %8s %8s %7s %12s %12s %15s %8s %s\n", "STATE", "LOCAL",
 		       "REMOTE", "SRTT_US", "MINRTT", "RETRANS", "ACKED", "RECEIVED",
 		       "SEGS_IN/OUT", "AGE_S", "FLAGS");
+	else
+		printf("%-11s %-21s %-21s %7s %7s %8s\n", "STATE", "LOCAL", "REMOTE", "SRTT_US",
+		       "RETRANS", "ACKED");
 }
 
 static void print_rec(const void *rec, void *ctx)
@@ -159,7 +217,7 @@ static void print_rec(const void *rec, void *ctx)
 	const struct print_ctx *p = ctx;
 
 	if (c->target == p->key)
-		print_conn(c, p->json);
+		print_conn(c, p->json, p->wide);
 }
 
 static int conns_netns(struct print_ctx *p, struct scb_error **err)
@@ -171,7 +229,7 @@ static int conns_netns(struct print_ctx *p, struct scb_error **err)
 	fd = open_netns_iter(err);
 	if (fd < 0)
 		return -1;
-	print_header(p->json);
+	print_header(p);
 	while ((r = read(fd, &c, sizeof(c))) == sizeof(c))
 		print_rec(&c, p);
 	close(fd);
@@ -192,7 +250,7 @@ static int conns_cgroup(struct print_ctx *p, const struct scb_target *t,
 	prog_fd = node_iter_prog(SCB_ITER_CONNS, err);
 	if (prog_fd < 0)
 		return -1;
-	print_header(p->json);
+	print_header(p);
 	ret = nsiter_cgroup(abs, prog_fd, sizeof(struct scb_conn), print_rec, p, err);
 	close(prog_fd);
 	return ret;
@@ -202,6 +260,7 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
 		{ "json", 'j', NULL, 0, "One JSON object per connection", 0 },
+		{ "wide", 'w', NULL, 0, "Every column in full", 0 },
 		{},
 	};
 	const struct argp argp = { .options = opts, .parser = conns_parse,
@@ -222,6 +281,7 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 		return -1;
 	p.key = key;
 	p.json = a.json;
+	p.wide = a.wide;
 	if (t.kind == SCB_KIND_NETNS)
 		return conns_netns(&p, err);
 	if (t.removed_ns)

@@ -674,10 +674,16 @@ wait_file()
 		fail "age_s for a cgroup target: $(jq .age_s <<<"$conns")"
 
 	# The untraced client and the server side appear nowhere.
-	run_scb conns "$name"
+	run_scb conns --wide "$name"
 	assert_line --regexp "^ESTABLISHED +127\.0\.0\.1:$sport +127\.0\.0\.1:$PORT .* - RTO,RETRANS,STATE,RTT$"
 	refute_output --partial ":$uport"
 	expect "text lines (header + 1)" "${#lines[@]}" 2
+	# The default table: 80 columns.
+	run_scb conns "$name"
+	assert_line --regexp "^ESTABLISHED +127\.0\.0\.1:$sport +127\.0\.0\.1:$PORT +[0-9]+ +[0-9]+ +[0-9.]+[KMG]?$"
+	for line in "${lines[@]}"; do
+		[ "${#line}" -le 80 ] || fail "a line of conns is ${#line} columns: $line"
+	done
 	run_scb '?' conns "nosuch-$(random_string 8)"
 	[ "$status" -ne 0 ] || fail "conns of an unknown target succeeded"
 }
