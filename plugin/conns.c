@@ -18,6 +18,7 @@
 #include "flagnames.h"
 #include "nsiter.h"
 #include "target.h"
+#include "text.h"
 
 struct conns_args {
 	const char *ref;
@@ -123,17 +124,6 @@ static const char *human(unsigned long long v, char *buf, size_t len)
 	return buf;
 }
 
-/* A field of at most width columns, '~' where it was cut. */
-static const char *fit(const char *s, int width, char *buf)
-{
-	if ((int)strlen(s) <= width)
-		return s;
-	memcpy(buf, s, width - 1);
-	buf[width - 1] = '~';
-	buf[width] = 0;
-	return buf;
-}
-
 /* min_rtt is ~0 until the first sample. */
 #define NO_RTT 0xffffffffU
 
@@ -181,7 +171,7 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 		snprintf(minrtt, sizeof(minrtt), "%u", c->min_rtt_us);
 	if (!wide) {
 		printf("%-11s %-21s %-21s %7s %7u %8s\n", tcp_state_name(c->state),
-		       fit(local, 21, lcut), fit(remote, 21, rcut), srtt, c->total_retrans,
+		       text_fit(local, 21, lcut), text_fit(remote, 21, rcut), srtt, c->total_retrans,
 		       human(c->bytes_acked, bytes, sizeof(bytes)));
 		return;
 	}

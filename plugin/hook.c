@@ -105,6 +105,14 @@ static int attach_container(const struct oci_state *st, const struct scb_request
 	return ret;
 }
 
+/* Did the container ask for tracing itself (an annotation of ours)? */
+static bool asks_for_tracing(const struct oci_state *st)
+{
+	return st->annotations &&
+	       (cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAG_SET) ||
+		cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAGS));
+}
+
 static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 		       struct scb_error **err)
 {
@@ -112,6 +120,9 @@ static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 
 	/* A bad annotation is the tenant's mistake: always refuse it, so the
 	 * container does not silently run with other tracing than asked. */
+	if (st->has_nul && asks_for_tracing(st))
+		return scb_error_set(err, SCB_ERR_INPUT,
+				     "the OCI state has a NUL (\\u0000) in a string: an annotation value cut there would not be what was asked; annotation values must be text");
 	if (config_resolve(cfg, st->annotations, &req, err))
 		return -1;
 	if (!req.traced)
@@ -144,14 +155,6 @@ static int hook_poststop(const struct oci_state *st, int retain, struct scb_erro
 	ret = target_detach(&n, st->id, retain, &found, err);
 	node_close(&n);
 	return ret;
-}
-
-/* Did the container ask for tracing itself (an annotation of ours)? */
-static bool asks_for_tracing(const struct oci_state *st)
-{
-	return st->annotations &&
-	       (cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAG_SET) ||
-		cJSON_GetObjectItemCaseSensitive(st->annotations, SCB_ANN_FLAGS));
 }
 
 /* The node's config; a --config that does not exist means the built-in

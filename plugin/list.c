@@ -9,6 +9,7 @@
 #include "display.h"
 #include "flagnames.h"
 #include "target.h"
+#include "text.h"
 
 static const char list_doc[] =
 	"List traced containers: flags requested, effective (after the config's\n"
@@ -112,19 +113,6 @@ static const char *flag_letters(uint32_t flags, char *buf)
 	return buf;
 }
 
-/* s in at most width columns; '~' marks a cut. */
-static const char *cut(const char *s, int width, char *buf)
-{
-	if (!s[0])
-		return "-";
-	if ((int)strlen(s) <= width)
-		return s;
-	memcpy(buf, s, width - 1);
-	buf[width - 1] = '~';
-	buf[width] = 0;
-	return buf;
-}
-
 static void rtt_text(const struct scb_stats *s, char *buf, size_t len)
 {
 	if (s->rtt_samples)
@@ -167,7 +155,8 @@ static void list_text(const struct scb_target *t, const struct scb_stats *s, boo
 	rtt_text(s, rtt, sizeof(rtt));
 	if (!wide) {
 		printf("%-12.12s %-14s %-6s %-7s %6llu %6llu %5llu %7s %s\n", t->id,
-		       cut(t->name, 14, name), cut(t->flag_set, 6, set), flag_letters(t->flags, fl),
+		       t->name[0] ? text_fit(t->name, 14, name) : "-",
+		       t->flag_set[0] ? text_fit(t->flag_set, 6, set) : "-", flag_letters(t->flags, fl),
 		       conns, (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt,
 		       target_state(t));
 		return;

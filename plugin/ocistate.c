@@ -16,6 +16,7 @@ int oci_state_parse(const char *text, size_t len, struct oci_state *st,
 	char esc[96];
 
 	memset(st, 0, sizeof(*st));
+	st->has_nul = memmem(text, len, "\\u0000", 6) || memchr(text, 0, len);
 	st->root = cJSON_ParseWithLength(text, len);
 	if (!st->root || !cJSON_IsObject(st->root)) {
 		oci_state_free(st);

@@ -3,6 +3,7 @@
 #ifndef __SCB_OCISTATE_H
 #define __SCB_OCISTATE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include "error.h"
@@ -15,6 +16,9 @@ struct oci_state {
 	const char *id;
 	pid_t pid;			/* 0 when absent (poststop) */
 	const struct cJSON *annotations;	/* may be NULL */
+	/* A string held a NUL (\u0000): cJSON cuts the value there, so
+	 * what we read would not be what was sent. */
+	bool has_nul;
 };
 
 #define OCI_STATE_MAX (16 << 20)

@@ -27,6 +27,16 @@ bool text_valid_id(const char *id)
 	return valid_word(id, 128) && !strstr(id, "..") && strcmp(id, ".");
 }
 
+const char *text_fit(const char *s, int width, char *buf)
+{
+	if ((int)strlen(s) <= width)
+		return s;
+	memcpy(buf, s, width - 1);
+	buf[width - 1] = '~';
+	buf[width] = 0;
+	return buf;
+}
+
 bool text_valid_set_name(const char *name)
 {
 	return valid_word(name, 31);

@@ -10,6 +10,9 @@
 bool text_valid_id(const char *id);
 /* Flag set names: 1..31 of [A-Za-z0-9_.-]. */
 bool text_valid_set_name(const char *name);
+/* s in at most width columns for a table: s itself, or its first
+ * width - 1 bytes and a '~' in buf (width + 1 bytes). */
+const char *text_fit(const char *s, int width, char *buf);
 /* Printable ASCII copy; others as \xNN; cut with "..." when too long. */
 const char *text_escape(const char *in, char *out, size_t len);
 /* Label for display (names, pod names): like escape, into a fixed field. */

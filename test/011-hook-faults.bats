@@ -132,6 +132,23 @@ maybe_id()
 	assert_not_attached "$(maybe_id "$name")" "$name"
 }
 
+@test "hook faults: an annotation value with a NUL is refused, not cut at the NUL; a NUL elsewhere does not stop an unannotated container" {
+	local id
+
+	live_process
+	id=scbtest-$(random_string 12)
+	scb_track_attach "$id"
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%d,"bundle":"/nonexistent","annotations":{"sockops-cb.io/flags":"RTT\\u0000RTO"}}' \
+		"$id" "$PID" >"$STATE"
+	run_hook '!' createRuntime "$SCB_CONFIG" "$STATE"
+	assert_regex "$stderr" 'a NUL .* in a string'
+	assert_not_attached "$id" "" "$SCB_CGROUP"
+
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%d,"bundle":"/nonexistent","annotations":{"other":"a\\u0000b"}}' \
+		"$id" "$PID" >"$STATE"
+	run_hook createRuntime "$SCB_CONFIG" "$STATE"
+}
+
 @test "hook faults: a 1 MiB annotation value is refused with a short message" {
 	local id name big
 

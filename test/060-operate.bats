@@ -78,6 +78,14 @@ podman_default_hooks()
 	assert_file_exists "$BATS_TEST_TMPDIR/etc/sockops-cb/config.json"
 }
 
+# attach_by_hand NAME FLAGS: a throwaway cgroup ($SCB_CGROUP) traced as NAME.
+attach_by_hand()
+{
+	make_cgroup
+	scb_track_attach "$1"
+	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$1" --flags "$2"
+}
+
 # broken_configs: one broken config per line: trailing comma, unknown key,
 # a set above maxFlags, an empty file.
 broken_configs()
@@ -164,12 +172,8 @@ broken_configs()
 	local a=nu-cli-$(random_string 4) b
 
 	b=$a-manual
-	make_cgroup
-	scb_track_attach "$a"
-	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$a" --flags STATE
-	make_cgroup
-	scb_track_attach "$b"
-	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$b" --flags STATE
+	attach_by_hand "$a" STATE
+	attach_by_hand "$b" STATE
 
 	run_scb 1 detach "${a:0:5}"
 	assert_output --partial "no traced container is named \"${a:0:5}\" exactly"
@@ -201,9 +205,7 @@ broken_configs()
 @test "names with a dot: attach, list, gc and detach work (bpffs refuses a dot in a pin's name)" {
 	local name=web.v1-$(random_string 4)
 
-	make_cgroup
-	scb_track_attach "$name"
-	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	attach_by_hand "$name" STATE
 	check "$(scb_target_json "$name")" .name "\"$name\"" "listed by its own name"
 	run_scb gc --dry-run --json
 	refute_output --partial "${name%%.*}"
@@ -243,18 +245,28 @@ broken_configs()
 	rm -f "$bin"
 }
 
+# serve_any_port ERR: `serve --listen 127.0.0.1:0`, its stderr in ERR; the
+# port it says it bound in $SERVE_PORT (empty if it never said).
+serve_any_port()
+{
+	local i
+
+	"$SCB" serve --listen 127.0.0.1:0 2>"$1" 3>&- &
+	SCB_BG_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		SERVE_PORT=$(sed -n 's|^sockops-cb: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$1")
+		[ -n "$SERVE_PORT" ] && return 0
+		sleep 0.1
+	done
+}
+
 @test "serve: a port out of range is refused; :0 says which port it got, and serves there" {
 	local err=$BATS_TEST_TMPDIR/serve.err port i
 
 	run_scb 1 serve --listen 127.0.0.1:99999
 	assert_output --partial "the port must be a number from 0 to 65535"
-	"$SCB" serve --listen 127.0.0.1:0 2>"$err" 3>&- &
-	SCB_BG_PIDS+=("$!")
-	for ((i = 0; i < 50; i++)); do
-		port=$(sed -n 's|^sockops-cb: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
+	serve_any_port "$err"
+	port=$SERVE_PORT
 	[ -n "$port" ] && [ "$port" -gt 0 ] || fail "serve did not say its port: $(cat "$err")"
 	scb_wait_http "http://127.0.0.1:$port/metrics"
 	[[ $SCB_HTTP_BODY == *"# TYPE sockops_cb_targets gauge"* ]] ||
@@ -264,9 +276,7 @@ broken_configs()
 @test "stats --plot to a directory that does not exist fails at once, naming the file" {
 	local name=plot-$(random_string 6)
 
-	make_cgroup
-	scb_track_attach "$name"
-	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	attach_by_hand "$name" STATE
 	run_scb 1 stats "$name" --plot /nonexistent/x.svg --count 1 --interval 0.1
 	assert_output --partial "cannot write /nonexistent/x.svg: No such file or directory"
 	refute_output --partial "<svg"
@@ -275,13 +285,8 @@ broken_configs()
 @test "serve: 1100 idle connections do not keep a scrape out" {
 	local err=$BATS_TEST_TMPDIR/serve.err port i
 
-	"$SCB" serve --listen 127.0.0.1:0 2>"$err" 3>&- &
-	SCB_BG_PIDS+=("$!")
-	for ((i = 0; i < 50; i++)); do
-		port=$(sed -n 's|^sockops-cb: serving http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$err")
-		[ -n "$port" ] && break
-		sleep 0.1
-	done
+	serve_any_port "$err"
+	port=$SERVE_PORT
 	[ -n "$port" ] || fail "serve did not say its port: $(cat "$err")"
 	# The idle clients hold their connections until told to go.
 	scb_bg_start python3 -c '
@@ -304,9 +309,7 @@ while not os.path.exists(sys.argv[2] + ".done"):
 @test "list marks a target whose link is gone (a hook killed half-way) as incomplete, and gc removes it" {
 	local name=half-$(random_string 6)
 
-	make_cgroup
-	scb_track_attach "$name"
-	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$name" --flags STATE
+	attach_by_hand "$name" STATE
 	check "$(scb_target_json "$name")" .incomplete false "a whole target"
 	# What a kill between the entry and the link's pin leaves.
 	rm "$SCB_PIN_LINKS/$name"

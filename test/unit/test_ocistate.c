@@ -87,6 +87,24 @@ static int test_annotations_null(void)
 	return 0;
 }
 
+/* cJSON cuts a string at \u0000: the state says so. */
+static int test_nul_in_a_string(void)
+{
+	static const char with_nul[] =
+		"{\"id\":\"abc\",\"pid\":1,\"annotations\":{\"sockops-cb.io/flags\":\"RTT\\u0000X\"}}";
+	struct scb_error *err = NULL;
+	struct oci_state st;
+
+	CHECK_OK(parse(with_nul, &st, &err), err);
+	CHECK(st.has_nul);
+	oci_state_free(&st);
+	CHECK_OK(parse("{\"id\":\"abc\",\"pid\":1,\"annotations\":{\"a\":\"\\u0001\"}}", &st, &err),
+		 err);
+	CHECK(!st.has_nul);
+	oci_state_free(&st);
+	return 0;
+}
+
 static int test_bad_id(void)
 {
 	char json[512];
@@ -386,6 +404,7 @@ int main(void)
 	RUN_TEST(test_podman_state);
 	RUN_TEST(test_poststop_no_pid);
 	RUN_TEST(test_annotations_null);
+	RUN_TEST(test_nul_in_a_string);
 	RUN_TEST(test_bad_id);
 	RUN_TEST(test_id_missing_or_not_string);
 	RUN_TEST(test_bad_pid);
