@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Event types of `trace`: their names, and the mask a reader asks the
- * program for (bit 1 << type, see control[SCB_CONTROL_TRACING]). */
+ * reader's program for (bit 1 << type: event_mask in bpf/trace.bpf.c). */
 #ifndef __SCB_EVTYPES_H
 #define __SCB_EVTYPES_H
 
