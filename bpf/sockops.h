@@ -15,6 +15,9 @@
 #define SCB_NAME_LEN		64
 #define SCB_CGROUP_LEN		256
 #define SCB_SET_LEN		32
+#define SCB_IFNAME_LEN		16	/* IFNAMSIZ */
+#define SCB_MAX_ATTACH		8	/* CNI attachments (networks) per pod */
+#define SCB_GROUP_KEYS		4	/* targets one container id can have */
 
 /* Indexes of the `control` array. */
 #define SCB_CONTROL_NESTED	0	/* targets were nested on this node */
@@ -43,6 +46,14 @@ enum scb_origin {
 	SCB_ORIGIN_MANUAL = 3,
 };
 
+/* One CNI attachment: a pod joins one network per (network, ifname),
+ * several with multus. All of a pod's share its target (same netns or
+ * cgroup); the target goes with the last one's DEL. */
+struct scb_attachment {
+	char network[SCB_NAME_LEN];
+	char ifname[SCB_IFNAME_LEN];
+};
+
 /* Value of the `targets` map, keyed by cgroup id (kind CGROUP) or netns
  * cookie (kind NETNS). Written by user space only; the program reads
  * `flags` when a connection starts, everything else is metadata for
@@ -64,8 +75,8 @@ struct scb_target {
 	char cgroup[SCB_CGROUP_LEN];
 	__u32 existing_enabled;		/* connections older than the attach */
 	__s32 existing_err;		/* why they could not be, 0 if none */
-	char network[SCB_NAME_LEN];	/* CNI network name */
-	char ifname[16];		/* CNI_IFNAME */
+	__u32 n_attach;			/* CNI: entries used in attach */
+	struct scb_attachment attach[SCB_MAX_ATTACH];
 };
 
 /* Counters of one target, per CPU; user space sums the CPUs. What each

@@ -21,7 +21,7 @@
 #define SCB_NETNS_BIT	(1ULL << 63)
 
 /* Set by the reader before load. */
-const volatile __u64 only_target;	/* 0: every target */
+const volatile __u64 only_targets[SCB_GROUP_KEYS];	/* one container's; none: all */
 const volatile __u32 event_mask;	/* 1 << enum scb_event_type */
 
 __u64 lost;	/* records dropped: the ring was full */
@@ -47,6 +47,18 @@ static __always_inline __u64 target_of(struct bpf_sock_ops *skops)
 	key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
 	t = bpf_map_lookup_elem(&targets, &key);
 	return t && !t->removed_ns ? key : 0;
+}
+
+static __always_inline bool wanted(__u64 key)
+{
+	int i;
+
+	if (!only_targets[0])
+		return true;
+	for (i = 0; i < SCB_GROUP_KEYS; i++)
+		if (only_targets[i] == key)
+			return true;
+	return false;
 }
 
 static __always_inline void copy_addrs(struct scb_event *e, struct bpf_sock_ops *skops)
@@ -160,7 +172,7 @@ int scb_trace(struct bpf_sock_ops *skops)
 	if (!type || (!(event_mask & (1U << type)) && !closing))
 		return 1;
 	key = target_of(skops);
-	if (!key || (only_target && key != only_target))
+	if (!key || !wanted(key))
 		return 1;
 	switch (type) {
 	case SCB_EV_RTT:

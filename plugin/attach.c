@@ -11,6 +11,7 @@
 #include "config.h"
 #include "existing.h"
 #include "flagnames.h"
+#include "group.h"
 #include "target.h"
 #include "text.h"
 
@@ -192,12 +193,11 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = one_arg_parse,
 				   .args_doc = "NAME", .doc = detach_doc };
 	const char *name = NULL;
-	struct scb_target t = { 0 };
+	struct scb_group g = { 0 };
 	struct scb_node n;
 	struct scb_error *lookup = NULL;
-	uint64_t key;
 	bool found;
-	int ret;
+	int ret, i;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &name);
 	ret = node_open(&n, NODE_WRITE, err);
@@ -205,17 +205,20 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 		return ret > 0 ? 0 : -1;
 	/* Exact names only: a prefix could remove a neighbour's tracing. An
 	 * id with no entry still gets its stale pin removed, if any. */
-	if (!target_find_exact(&n, name, &key, &t, &lookup))
-		name = t.id;
+	if (!group_find_exact(&n, name, &g, &lookup))
+		name = g.t.id;
 	else if (!target_link_exists(name) || !text_valid_id(name)) {
 		*err = lookup;
 		node_close(&n);
 		return -1;
 	}
 	scb_error_free(&lookup);
+	/* The whole container: the hook's cgroup target and CNI's. */
 	ret = target_detach(&n, name, false, &found, err);
-	if (!ret && t.name[0] && !strcmp(t.id, name) && strcmp(t.name, name))
-		printf("detached %s (%s)\n", name, t.name);
+	for (i = 0; !ret && i < g.n_keys; i++)
+		ret = target_drop(&n, g.keys[i], err);
+	if (!ret && g.t.name[0] && strcmp(g.t.name, name))
+		printf("detached %s (%s)\n", name, g.t.name);
 	else if (!ret)
 		printf("detached %s\n", name);
 	node_close(&n);

@@ -21,6 +21,7 @@ int cmd_metrics(int argc, char **argv, struct scb_error **err);
 int cmd_serve(int argc, char **argv, struct scb_error **err);
 int cmd_conns(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
+int cmd_check(int argc, char **argv, struct scb_error **err);
 int cni_main(struct scb_error **err);
 const char *cni_error_version(void);
 

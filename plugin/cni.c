@@ -121,18 +121,36 @@ int cni_parse(const char *buf, size_t len, struct cni_req *r, bool need_version,
 }
 
 /* GC keeps what the runtime lists in cni.dev/valid-attachments. */
-static bool cni_attachment_valid(const cJSON *keep, const struct scb_target *t)
+static bool cni_attachment_valid(const cJSON *keep, const char *id,
+				 const struct scb_attachment *att)
 {
-	const cJSON *a, *id, *ifn;
+	const cJSON *a, *cid, *ifn;
 
 	cJSON_ArrayForEach(a, keep) {
-		id = cJSON_GetObjectItemCaseSensitive(a, "containerID");
+		cid = cJSON_GetObjectItemCaseSensitive(a, "containerID");
 		ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
-		if (cJSON_IsString(id) && !strcmp(id->valuestring, t->id) &&
-		    (!cJSON_IsString(ifn) || !strcmp(ifn->valuestring, t->ifname)))
+		if (cJSON_IsString(cid) && !strcmp(cid->valuestring, id) &&
+		    (!cJSON_IsString(ifn) || !strcmp(ifn->valuestring, att->ifname)))
 			return true;
 	}
 	return false;
+}
+
+/* Index of (network, ifname) among t's attachments, -1 if absent. */
+static int attachment_index(const struct scb_target *t, const char *network, const char *ifname)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n_attach && i < SCB_MAX_ATTACH; i++)
+		if (!strcmp(t->attach[i].network, network) && !strcmp(t->attach[i].ifname, ifname))
+			return i;
+	return -1;
+}
+
+static void attachment_remove(struct scb_target *t, int i)
+{
+	memmove(&t->attach[i], &t->attach[i + 1], (t->n_attach - i - 1) * sizeof(t->attach[0]));
+	t->n_attach--;
 }
 
 static int cni_check_link(const struct scb_target *t, struct scb_error **err)
@@ -147,6 +165,15 @@ static int cni_check_link(const struct scb_target *t, struct scb_error **err)
 	return 0;
 }
 
+/* The attachment as stored: what DEL and CHECK compare is labelled the
+ * same way. */
+static void attachment_of(struct scb_attachment *a, const struct cni_req *r,
+			  const struct cni_env *e)
+{
+	text_label(a->network, sizeof(a->network), r->name);
+	text_label(a->ifname, sizeof(a->ifname), e->ifname);
+}
+
 static void fill_target(struct scb_target *t, const struct cni_env *e, const struct cni_req *r,
 			const struct scb_request *q)
 {
@@ -156,8 +183,8 @@ static void fill_target(struct scb_target *t, const struct cni_env *e, const str
 	snprintf(t->pod_ns, sizeof(t->pod_ns), "%s", r->pod_ns);
 	snprintf(t->pod_name, sizeof(t->pod_name), "%s", r->pod_name);
 	snprintf(t->flag_set, sizeof(t->flag_set), "%s", q->flag_set);
-	text_label(t->network, sizeof(t->network), r->name);
-	text_label(t->ifname, sizeof(t->ifname), e->ifname);
+	attachment_of(&t->attach[0], r, e);
+	t->n_attach = 1;
 	t->requested = q->requested;
 	t->flags = q->effective;
 	t->origin = SCB_ORIGIN_CNI;
@@ -271,54 +298,118 @@ static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error 
 	return 0;
 }
 
-/* Remove the CNI targets of one container (DEL) or, with keep, of every
- * container of this network not in keep (GC). */
-static int remove_targets(const char *id, const char *network, const cJSON *keep,
-			  struct scb_error **err)
+/* What a DEL or GC removes: the attachment (network, ifname) of one
+ * container (DEL), or of every container of network not in keep (GC). */
+struct removal {
+	const char *id;
+	const char *network;
+	const char *ifname;
+	const cJSON *keep;
+};
+
+/* Drop t's attachments that r removes; true when t had some. */
+static bool remove_attachments(struct scb_target *t, const struct removal *r)
+{
+	bool changed = false;
+	int i;
+
+	/* A DEL without a network name (the spec requires one; DEL must
+	 * not fail) removes the ifname on every network. */
+	if (r->id && !r->network[0]) {
+		for (i = (int)t->n_attach - 1; i >= 0; i--)
+			if (!strcmp(t->attach[i].ifname, r->ifname)) {
+				attachment_remove(t, i);
+				changed = true;
+			}
+		return changed;
+	}
+	if (r->id) {
+		i = attachment_index(t, r->network, r->ifname);
+		if (i < 0)
+			return false;
+		attachment_remove(t, i);
+		return true;
+	}
+	for (i = (int)t->n_attach - 1; i >= 0; i--)
+		if (!strcmp(t->attach[i].network, r->network) &&
+		    !cni_attachment_valid(r->keep, t->id, &t->attach[i])) {
+			attachment_remove(t, i);
+			changed = true;
+		}
+	return changed;
+}
+
+/* A target goes with its last attachment; until then only the entry
+ * changes (its flags and counters stay). */
+static int remove_one(struct scb_node *n, uint64_t key, const struct removal *r,
+		      struct scb_error **err)
+{
+	struct scb_target t;
+
+	if (target_get(n, key, &t) || !remove_attachments(&t, r))
+		return 0;
+	if (!t.n_attach)
+		return target_drop(n, key, err);
+	return target_update(n, key, &t, err);
+}
+
+static int remove_targets(const struct removal *r, struct scb_error **err)
 {
 	struct target_iter it = { 0 };
 	struct scb_target t;
 	struct scb_node n;
-	bool found;
-	int ret;
+	uint64_t *keys = NULL, *grown;
+	int ret, count = 0, cap = 0, i;
 
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
 	/* A DEL killed before it removed the node-wide link: this one does. */
-	if (target_netns_link_gc(&n, err)) {
-		node_close(&n);
-		return -1;
-	}
+	if (target_netns_link_gc(&n, err))
+		goto out;
+	/* Keys first: changing a hash map while walking it skips entries. */
 	while (target_next(&n, &it, &t)) {
-		if (t.origin != SCB_ORIGIN_CNI)
+		if (t.origin != SCB_ORIGIN_CNI || (r->id && strcmp(t.id, r->id)))
 			continue;
-		if (id && strcmp(t.id, id))
-			continue;
-		if (!id && (strcmp(t.network, network) || cni_attachment_valid(keep, &t)))
-			continue;
-		if (target_detach(&n, t.id, false, &found, err))
-			break;
-		it.started = false;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(keys, cap * sizeof(*keys));
+			if (!grown) {
+				scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+				goto out;
+			}
+			keys = grown;
+		}
+		keys[count++] = it.key;
 	}
+	for (i = 0; i < count; i++)
+		if (remove_one(&n, keys[i], r, err))
+			break;
+out:
+	free(keys);
 	node_close(&n);
 	return *err ? -1 : 0;
 }
 
 static int cni_del(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
 {
+	struct scb_attachment a;
+
 	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
 	    need_env("CNI_IFNAME", e->ifname, err))
 		return -1;
 	/* Nothing of ours can carry an invalid id: nothing to remove. */
 	if (!text_valid_id(e->container_id))
 		return 0;
-	return remove_targets(e->container_id, NULL, NULL, err);
+	attachment_of(&a, r, e);
+	return remove_targets(&(struct removal){ .id = e->container_id, .network = a.network,
+						 .ifname = a.ifname }, err);
 }
 
 static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
 {
 	struct target_iter it = { 0 };
+	struct scb_attachment a;
 	struct scb_request q;
 	struct scb_target t;
 	struct scb_node n;
@@ -337,8 +428,10 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
+	attachment_of(&a, r, e);
 	while (!ret && target_next(&n, &it, &t))
-		if (t.origin == SCB_ORIGIN_CNI && !strcmp(t.id, e->container_id))
+		if (t.origin == SCB_ORIGIN_CNI && !strcmp(t.id, e->container_id) &&
+		    attachment_index(&t, a.network, a.ifname) >= 0)
 			seen = true, ret = cni_check_link(&t, err);
 	node_close(&n);
 	if (!ret && !seen)
@@ -380,7 +473,7 @@ static int cni_gc(struct cni_req *r, struct scb_error **err)
 	if (keep && !cJSON_IsArray(keep))
 		return scb_error_set(err, SCB_ERR_CONFIG, "%s must be an array",
 				     CNI_VALID_ATTACHMENTS);
-	return remove_targets(NULL, r->name, keep, err);
+	return remove_targets(&(struct removal){ .network = r->name, .keep = keep }, err);
 }
 
 static void read_env(struct cni_env *e)

@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "flagnames.h"
 #include "nsiter.h"
+#include "group.h"
 #include "target.h"
 #include "text.h"
 
@@ -105,25 +106,6 @@ static uint64_t now_mono_ns(void)
 
 /* Age is known for netns targets' connections only (their socket record
  * has a start); a cgroup target keeps no per-connection record. */
-/* A number of bytes in at most 7 columns: 1023, 12.3K, 4.5M, 1.2G. */
-static const char *human(unsigned long long v, char *buf, size_t len)
-{
-	static const char units[] = "KMGTP";
-	double x = v;
-	int u = -1;
-
-	if (v < 10000) {
-		snprintf(buf, len, "%llu", v);
-		return buf;
-	}
-	while (x >= 1000 && u < 4) {
-		x /= 1024;
-		u++;
-	}
-	snprintf(buf, len, "%.1f%c", x, units[u]);
-	return buf;
-}
-
 /* min_rtt is ~0 until the first sample. */
 #define NO_RTT 0xffffffffU
 
@@ -172,7 +154,7 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 	if (!wide) {
 		printf("%-11s %-21s %-21s %7s %7u %8s\n", tcp_state_name(c->state),
 		       text_fit(local, 21, lcut), text_fit(remote, 21, rcut), srtt, c->total_retrans,
-		       human(c->bytes_acked, bytes, sizeof(bytes)));
+		       text_bytes(c->bytes_acked, bytes, sizeof(bytes)));
 		return;
 	}
 	printf("%-11s %-22s %-22s %8s %8s %7u %12llu %12llu %7u/%-7u %8s %s\n",
@@ -183,7 +165,7 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 }
 
 struct print_ctx {
-	uint64_t key;
+	const struct scb_group *g;
 	bool json;
 	bool wide;
 };
@@ -206,7 +188,7 @@ static void print_rec(const void *rec, void *ctx)
 	const struct scb_conn *c = rec;
 	const struct print_ctx *p = ctx;
 
-	if (c->target == p->key)
+	if (group_has_key(p->g, c->target))
 		print_conn(c, p->json, p->wide);
 }
 
@@ -219,7 +201,6 @@ static int conns_netns(struct print_ctx *p, struct scb_error **err)
 	fd = open_netns_iter(err);
 	if (fd < 0)
 		return -1;
-	print_header(p);
 	while ((r = read(fd, &c, sizeof(c))) == sizeof(c))
 		print_rec(&c, p);
 	close(fd);
@@ -240,7 +221,6 @@ static int conns_cgroup(struct print_ctx *p, const struct scb_target *t,
 	prog_fd = node_iter_prog(SCB_ITER_CONNS, err);
 	if (prog_fd < 0)
 		return -1;
-	print_header(p);
 	ret = nsiter_cgroup(abs, prog_fd, sizeof(struct scb_conn), print_rec, p, err);
 	close(prog_fd);
 	return ret;
@@ -256,26 +236,29 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = conns_parse,
 				   .args_doc = "CONTAINER", .doc = conns_doc };
 	struct conns_args a = { 0 };
-	struct print_ctx p;
-	struct scb_target t;
+	struct scb_group g;
+	struct print_ctx p = { .g = &g };
 	struct scb_node n;
-	uint64_t key;
 	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	if (node_open_traced(&n, err))
 		return -1;
-	ret = target_find(&n, a.ref, &key, &t, err);
+	ret = group_find(&n, a.ref, &g, err);
 	node_close(&n);
 	if (ret)
 		return -1;
-	p.key = key;
+	if (g.removed)
+		return scb_error_set(err, SCB_ERR_NOT_FOUND, "%s was removed: no live connections",
+				     g.t.id);
 	p.json = a.json;
 	p.wide = a.wide;
-	if (t.kind == SCB_KIND_NETNS)
+	print_header(&p);
+	/* A live cgroup target sorts first; sockets there are its own, the
+	 * rest of a netns target's are in the netns records. */
+	if (g.t.kind == SCB_KIND_CGROUP && !g.t.removed_ns && conns_cgroup(&p, &g.t, err))
+		return -1;
+	if (g.kinds & (1U << SCB_KIND_NETNS))
 		return conns_netns(&p, err);
-	if (t.removed_ns)
-		return scb_error_set(err, SCB_ERR_NOT_FOUND, "%s was removed: no live connections",
-				     t.id);
-	return conns_cgroup(&p, &t, err);
+	return 0;
 }

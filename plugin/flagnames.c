@@ -191,3 +191,17 @@ const char *hdr_opt_note(uint32_t mask)
 		return "PARSE_UNKNOWN_HDR_OPT: the program runs on every received segment with an option the kernel does not know; it only counts the calls (hdr_opt)";
 	return NULL;
 }
+
+const char *flags_letters(uint32_t flags, char *buf)
+{
+	static const char letters[] = "ORSTPUW";
+	int i, n = 0;
+
+	for (i = 0; letters[i]; i++)
+		if (flags & (1U << i))
+			buf[n++] = letters[i];
+	if (!n)
+		buf[n++] = '-';
+	buf[n] = 0;
+	return buf;
+}

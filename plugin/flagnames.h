@@ -29,5 +29,9 @@ const char *flags_known_list(void);
 /* One line on what the header-option flags in mask make the kernel do,
  * or NULL when it has none. */
 const char *hdr_opt_note(uint32_t mask);
+/* One letter per flag in bit order (O RTO, R RETRANS, S STATE, T RTT,
+ * P PARSE_ALL_HDR_OPT, U PARSE_UNKNOWN_HDR_OPT, W WRITE_HDR_OPT), "-" for
+ * none; buf holds 8 bytes. */
+const char *flags_letters(uint32_t flags, char *buf);
 
 #endif

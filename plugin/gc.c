@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
+#include "gc.h"
 #include "netns.h"
 #include "target.h"
 #include "text.h"
@@ -23,6 +24,7 @@
 struct gc_args {
 	bool json;
 	bool dry_run;
+	bool quiet;	/* only count (check) */
 };
 
 struct gc_ctx {
@@ -65,6 +67,8 @@ static void report(struct gc_ctx *c, const char *what, const char *id, const cha
 	cJSON *o;
 
 	c->removed++;
+	if (c->a->quiet)
+		return;
 	if (!c->a->json) {
 		printf("%s %s %s: %s\n", c->a->dry_run ? "would remove" : "removed", what, id, why);
 		return;
@@ -210,7 +214,7 @@ static int gc_targets(struct gc_ctx *c, struct scb_error **err)
 			report(c, "target", esc, "its network namespace is gone (no CNI DEL)");
 		else
 			continue;
-		if (drop_target(c, t.id, err))
+		if (!c->a->dry_run && target_drop(c->n, it.key, err))
 			return -1;
 		if (!c->a->dry_run)
 			it.started = false;
@@ -245,6 +249,32 @@ static int gc_stats(struct gc_ctx *c, struct scb_error **err)
 	return 0;
 }
 
+/* What gc would find, on node n. */
+static int gc_run(struct scb_node *n, const struct gc_args *a, int *found,
+		  struct scb_error **err)
+{
+	struct gc_ctx c = { .n = n, .a = a };
+	int ret;
+
+	ret = gc_links(&c, err);
+	if (!ret)
+		ret = gc_targets(&c, err);
+	if (!ret)
+		ret = gc_stats(&c, err);
+	if (!ret && !a->dry_run)
+		ret = target_netns_link_gc(n, err);
+	free(c.live);
+	*found = c.removed;
+	return ret;
+}
+
+int gc_leftovers(struct scb_node *n, int *count, struct scb_error **err)
+{
+	const struct gc_args a = { .dry_run = true, .quiet = true };
+
+	return gc_run(n, &a, count, err);
+}
+
 int cmd_gc(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
@@ -255,23 +285,15 @@ int cmd_gc(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = gc_parse, .doc = gc_doc };
 	struct gc_args a = { 0 };
 	struct scb_node n;
-	struct gc_ctx c = { .n = &n, .a = &a };
-	int ret;
+	int ret, found;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
-	ret = gc_links(&c, err);
-	if (!ret)
-		ret = gc_targets(&c, err);
-	if (!ret)
-		ret = gc_stats(&c, err);
-	if (!ret && !a.dry_run)
-		ret = target_netns_link_gc(&n, err);
+	ret = gc_run(&n, &a, &found, err);
 	node_close(&n);
-	free(c.live);
-	if (!ret && !a.json && !c.removed)
+	if (!ret && !a.json && !found)
 		printf("nothing to remove\n");
 	return ret;
 }

@@ -142,7 +142,6 @@ static int hook_poststop(const struct oci_state *st, int retain, struct scb_erro
 {
 	struct scb_target t;
 	struct scb_node n;
-	uint64_t key;
 	bool found;
 	int ret;
 
@@ -150,7 +149,7 @@ static int hook_poststop(const struct oci_state *st, int retain, struct scb_erro
 	if (ret)
 		return ret > 0 ? 0 : -1;	/* nothing pinned: nothing to do */
 	if (retain < 0)	/* as it was attached */
-		retain = !target_find_exact(&n, st->id, &key, &t, NULL) &&
+		retain = !target_get(&n, target_link_key(st->id), &t) &&
 			 t.store == SCB_STORE_HASH;
 	ret = target_detach(&n, st->id, retain, &found, err);
 	node_close(&n);

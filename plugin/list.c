@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
+#include "group.h"
 #include "target.h"
 #include "text.h"
 
@@ -55,17 +56,34 @@ static bool incomplete(const struct scb_target *t)
 	return t->kind == SCB_KIND_CGROUP && !t->removed_ns && !target_link_exists(t->id);
 }
 
-static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
+static cJSON *attachments_json(const struct scb_group *g)
 {
+	cJSON *arr = cJSON_CreateArray(), *a;
+	int i;
+
+	for (i = 0; i < g->n_attach; i++) {
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "network", g->attach[i].network);
+		cJSON_AddStringToObject(a, "ifname", g->attach[i].ifname);
+		cJSON_AddItemToArray(arr, a);
+	}
+	return arr;
+}
+
+static cJSON *list_json(const struct scb_group *g, const struct scb_stats *s)
+{
+	const struct scb_target *t = &g->t;
 	cJSON *o = cJSON_CreateObject();
 	__u64 conns = s->active_established + s->passive_established;
+	char buf[64];
 
 	target_json_fields(o, t);
-	cJSON_AddStringToObject(o, "kind", t->kind == SCB_KIND_NETNS ? "netns" : "cgroup");
-	cJSON_AddStringToObject(o, "origin", t->origin == SCB_ORIGIN_CNI ? "cni" :
-				t->origin == SCB_ORIGIN_HOOK ? "hook" : "manual");
-	if (t->network[0])
-		cJSON_AddStringToObject(o, "network", t->network);
+	cJSON_AddStringToObject(o, "kind", group_kinds(g, buf, sizeof(buf)));
+	cJSON_AddStringToObject(o, "origin", group_origins(g, buf, sizeof(buf)));
+	if (g->n_attach) {
+		cJSON_AddStringToObject(o, "network", g->attach[0].network);
+		cJSON_AddItemToObject(o, "networks", attachments_json(g));
+	}
 	cJSON_AddStringToObject(o, "cgroup", t->cgroup);
 	cJSON_AddNumberToObject(o, "cgroup_id", (double)t->cgroup_id);
 	cJSON_AddStringToObject(o, "flag_set", t->flag_set);
@@ -75,7 +93,7 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 			      flags_to_json(t->removed_ns ? 0 : t->requested & ~t->flags));
 	cJSON_AddItemToObject(o, "effective", flags_to_json(t->flags));
 	cJSON_AddNumberToObject(o, "attached", (double)(t->attached_ns / 1000000000ULL));
-	cJSON_AddBoolToObject(o, "removed", t->removed_ns != 0);
+	cJSON_AddBoolToObject(o, "removed", g->removed);
 	cJSON_AddBoolToObject(o, "incomplete", incomplete(t));
 	cJSON_AddNumberToObject(o, "existing_enabled", t->existing_enabled);
 	if (t->existing_err)
@@ -93,24 +111,9 @@ static cJSON *list_json(const struct scb_target *t, const struct scb_stats *s)
 	return o;
 }
 
-static const char *target_state(const struct scb_target *t)
+static const char *group_state(const struct scb_group *g)
 {
-	return t->removed_ns ? "removed" : incomplete(t) ? "half" : "live";
-}
-
-/* The effective flags as one letter each, in bit order. */
-static const char *flag_letters(uint32_t flags, char *buf)
-{
-	static const char letters[] = "ORSTPUW";
-	int i, n = 0;
-
-	for (i = 0; letters[i]; i++)
-		if (flags & (1U << i))
-			buf[n++] = letters[i];
-	if (!n)
-		buf[n++] = '-';
-	buf[n] = 0;
-	return buf;
+	return g->removed ? "removed" : incomplete(&g->t) ? "half" : "live";
 }
 
 static void rtt_text(const struct scb_stats *s, char *buf, size_t len)
@@ -147,8 +150,9 @@ static size_t add_note(char *buf, size_t len, const struct scb_target *t, bool w
 #define NARROW_HEADER "%-12s %-14s %-6s %-7s %6s %6s %5s %7s %s\n"
 #define WIDE_HEADER "%-64s %-20s %-8s %-22s %-22s %6s %7s %5s %8s %-8s %s\n"
 
-static void list_text(const struct scb_target *t, const struct scb_stats *s, bool wide)
+static void list_text(const struct scb_group *g, const struct scb_stats *s, bool wide)
 {
+	const struct scb_target *t = &g->t;
 	unsigned long long conns = s->active_established + s->passive_established;
 	char eff[128], req[128], rtt[24], name[24], set[16], fl[8];
 
@@ -156,16 +160,16 @@ static void list_text(const struct scb_target *t, const struct scb_stats *s, boo
 	if (!wide) {
 		printf("%-12.12s %-14s %-6s %-7s %6llu %6llu %5llu %7s %s\n", t->id,
 		       t->name[0] ? text_fit(t->name, 14, name) : "-",
-		       t->flag_set[0] ? text_fit(t->flag_set, 6, set) : "-", flag_letters(t->flags, fl),
+		       t->flag_set[0] ? text_fit(t->flag_set, 6, set) : "-", flags_letters(t->flags, fl),
 		       conns, (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt,
-		       target_state(t));
+		       group_state(g));
 		return;
 	}
 	flags_format(t->flags, eff, sizeof(eff));
 	flags_format(t->requested, req, sizeof(req));
 	printf("%-64s %-20s %-8s %-22s %-22s %6llu %7llu %5llu %8s %-8s %s\n", t->id,
 	       t->name[0] ? t->name : "-", t->flag_set[0] ? t->flag_set : "-", eff, req, conns,
-	       (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt, target_state(t),
+	       (unsigned long long)s->retrans, (unsigned long long)s->rto, rtt, group_state(g),
 	       t->kind == SCB_KIND_NETNS ? "(netns)" : t->cgroup);
 }
 
@@ -177,36 +181,40 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 		{},
 	};
 	const struct argp argp = { .options = opts, .parser = list_parse, .doc = list_doc };
-	struct target_iter it = { 0 };
-	struct scb_target t;
+	struct group_list l = { 0 };
 	struct scb_stats s;
 	struct scb_node n;
 	struct list_args a = { 0 };
 	static char note[8192];
 	size_t notes = 0;
-	int ret;
+	int ret, i;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
+	if (!ret && group_list_read(&n, &l, err)) {
+		node_close(&n);
+		return -1;
+	}
 	if (!a.json && a.wide)
 		printf(WIDE_HEADER, "ID", "NAME", "SET", "EFFECTIVE", "REQUESTED", "CONNS",
 		       "RETRANS", "RTO", "RTT_US", "STATE", "CGROUP");
 	else if (!a.json)
 		printf(NARROW_HEADER, "ID", "NAME", "SET", "FLAGS", "CONNS", "RETRAN", "RTO",
 		       "RTT_US", "STATE");
-	while (!ret && target_next(&n, &it, &t)) {
-		if (target_stats(&n, it.key, &s))
+	for (i = 0; i < l.n; i++) {
+		if (group_stats(&n, &l.g[i], &s))
 			continue;
 		if (a.json)
-			json_print_line(list_json(&t, &s));
+			json_print_line(list_json(&l.g[i], &s));
 		else
-			list_text(&t, &s, a.wide);
-		if (!a.json && hdr_opt_note(t.flags))
+			list_text(&l.g[i], &s, a.wide);
+		if (!a.json && hdr_opt_note(l.g[i].t.flags))
 			notes += add_note(note + notes, notes < sizeof(note) ? sizeof(note) - notes : 0,
-					  &t, a.wide);
+					  &l.g[i].t, a.wide);
 	}
+	group_list_free(&l);
 	node_close(&n);
 	if (notes)
 		fputs(note, stdout);

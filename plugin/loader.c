@@ -290,10 +290,11 @@ out:
 	return fd;
 }
 
-struct trace_bpf *node_trace_prog(uint64_t only, uint32_t mask, struct scb_error **err)
+struct trace_bpf *node_trace_prog(const uint64_t *only, int n_only, uint32_t mask,
+				  struct scb_error **err)
 {
 	struct trace_bpf *skel;
-	int ret;
+	int ret, i;
 
 	skel = trace_bpf__open();
 	if (!skel) {
@@ -301,7 +302,8 @@ struct trace_bpf *node_trace_prog(uint64_t only, uint32_t mask, struct scb_error
 			      strerror(errno));
 		return NULL;
 	}
-	skel->rodata->only_target = only;
+	for (i = 0; i < n_only && i < SCB_GROUP_KEYS; i++)
+		skel->rodata->only_targets[i] = only[i];
 	skel->rodata->event_mask = mask;
 	if (reuse_pinned_maps(skel->obj, err))
 		goto fail;

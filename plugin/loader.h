@@ -59,9 +59,10 @@ enum scb_iter {
 int node_iter_prog(enum scb_iter which, struct scb_error **err);
 
 /* The trace program (bpf/trace.bpf.c), loaded on the node's pinned maps
- * for one reader: events of target only (0: all), of the types in mask
- * (1 << enum scb_event_type). The caller attaches it and destroys it. */
+ * for one reader: events of the n_only targets in only (none: all), of
+ * the types in mask (1 << enum scb_event_type). The caller attaches it and destroys it. */
 struct trace_bpf;
-struct trace_bpf *node_trace_prog(uint64_t only, uint32_t mask, struct scb_error **err);
+struct trace_bpf *node_trace_prog(const uint64_t *only, int n_only, uint32_t mask,
+				  struct scb_error **err);
 
 #endif

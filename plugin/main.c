@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "attach", cmd_attach, "Trace a cgroup by hand" },
 	{ "detach", cmd_detach, "Stop tracing a target and remove its state" },
 	{ "gc", cmd_gc, "Remove state a crash or a lost poststop left behind" },
+	{ "check", cmd_check, "Check the install, the config, the kernel and the node" },
 	{ "unload", cmd_unload, "Remove the pinned program and maps" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

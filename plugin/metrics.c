@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
+#include "group.h"
 #include "metrics.h"
 #include "target.h"
 
@@ -153,30 +154,32 @@ static const struct family families[] = {
 	  "(PARSE_ALL_HDR_OPT); only counted.", w_hdr_opt },
 };
 
-static int collect(struct scb_node *n, struct sample **xs, int *count)
+/* One sample per container: the hook's and CNI's targets of one id
+ * would otherwise be two series with the same labels. */
+static int collect(struct scb_node *n, struct sample **xs, int *count, struct scb_error **err)
 {
-	struct target_iter it = { 0 };
-	struct scb_target t;
-	struct sample *x, *grown;
-	int cap = 0;
+	struct group_list l;
+	struct sample *x;
+	int i;
 
 	*xs = NULL;
 	*count = 0;
-	while (target_next(n, &it, &t)) {
-		if (*count == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(*xs, cap * sizeof(**xs));
-			if (!grown)
-				return -1;
-			*xs = grown;
-		}
+	if (group_list_read(n, &l, err))
+		return -1;
+	*xs = calloc(l.n ? l.n : 1, sizeof(**xs));
+	if (!*xs) {
+		group_list_free(&l);
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < l.n; i++) {
 		x = &(*xs)[*count];
-		x->t = t;
-		if (target_stats(n, it.key, &x->s))
+		x->t = l.g[i].t;
+		if (group_stats(n, &l.g[i], &x->s))
 			continue;
 		make_labels(x);
 		(*count)++;
 	}
+	group_list_free(&l);
 	return 0;
 }
 
@@ -190,10 +193,10 @@ int metrics_write(FILE *out, struct scb_error **err)
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
-	if (!ret && collect(&n, &xs, &count)) {
+	if (!ret && collect(&n, &xs, &count, err)) {
 		node_close(&n);
 		free(xs);
-		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+		return -1;
 	}
 	node_close(&n);
 	fprintf(out, "# HELP " PFX "targets Containers and pods traced on this node.\n"

@@ -6,10 +6,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <bpf/btf.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "flagnames.h"
+#include "kflags.h"
 #include "sockops.h"
 
 static const char flags_doc[] =
@@ -27,43 +27,6 @@ static error_t flags_parse(int key, char *arg, struct argp_state *state)
 	if (key != 'j')
 		return ARGP_ERR_UNKNOWN;
 	*json = true;
-	return 0;
-}
-
-/* The value of enumerator name in the kernel's BTF, or -ENOENT. */
-static long long btf_enum_value(const struct btf *btf, const char *name)
-{
-	const struct btf_type *t;
-	const struct btf_enum *e;
-	__u32 i, j, n = btf__type_cnt(btf);
-
-	for (i = 1; i < n; i++) {
-		t = btf__type_by_id(btf, i);
-		if (!btf_is_enum(t))
-			continue;
-		e = btf_enum(t);
-		for (j = 0; j < btf_vlen(t); j++)
-			if (!strcmp(btf__name_by_offset(btf, e[j].name_off), name))
-				return e[j].val;
-	}
-	return -ENOENT;
-}
-
-static int kernel_flags(uint32_t *mask, struct scb_error **err)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	long long v;
-
-	if (!btf)
-		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s",
-				     strerror(errno));
-	v = btf_enum_value(btf, "BPF_SOCK_OPS_ALL_CB_FLAGS");
-	btf__free(btf);
-	if (v < 0)
-		return scb_error_set(err, SCB_ERR_KERNEL,
-				     "the kernel's BTF has no BPF_SOCK_OPS_ALL_CB_FLAGS: no sock_ops callback flags");
-	*mask = (uint32_t)v;
 	return 0;
 }
 
@@ -123,7 +86,7 @@ int cmd_flags(int argc, char **argv, struct scb_error **err)
 	bool json = false;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &json);
-	if (kernel_flags(&supported, err))
+	if (kernel_cb_flags(&supported, err))
 		return -1;
 	if (!json)
 		printf("%-22s %-5s %-9s %s\n", "FLAG", "BIT", "SUPPORTED", "THE KERNEL CALLS");

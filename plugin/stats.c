@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
+#include "group.h"
 #include "plot.h"
 #include "target.h"
 
@@ -178,16 +179,16 @@ static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 	printf("\n");
 }
 
-static void show(struct scb_node *n, uint64_t key, const struct scb_target *t, bool json)
+static void show(struct scb_node *n, const struct scb_group *g, bool json)
 {
 	struct scb_stats s;
 
-	if (target_stats(n, key, &s))
+	if (group_stats(n, g, &s))
 		return;
 	if (json)
-		json_print_line(stats_json(t, &s));
+		json_print_line(stats_json(&g->t, &s));
 	else
-		stats_text(t, &s);
+		stats_text(&g->t, &s);
 }
 
 static double now_s(void)
@@ -198,8 +199,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int plot(struct scb_node *n, uint64_t key, const struct scb_target *t,
-		const struct stats_args *a, struct scb_error **err)
+static int plot(struct scb_node *n, const struct scb_group *g, const struct stats_args *a,
+		struct scb_error **err)
 {
 	struct plot_sample *xs = calloc(a->count, sizeof(*xs));
 	double start = now_s();
@@ -215,13 +216,13 @@ static int plot(struct scb_node *n, uint64_t key, const struct scb_target *t,
 		if (i)
 			usleep(a->interval * 1e6);
 		xs[i].t = now_s() - start;
-		if (target_stats(n, key, &xs[i].s)) {
+		if (group_stats(n, g, &xs[i].s)) {
 			free(xs);
 			return scb_error_set(err, SCB_ERR_NOT_FOUND,
-					     "%s was detached while sampling", t->id);
+					     "%s was detached while sampling", g->t.id);
 		}
 	}
-	ret = plot_write(a->plot, t, xs, a->count, err);
+	ret = plot_write(a->plot, &g->t, xs, a->count, err);
 	free(xs);
 	if (!ret)
 		fprintf(stderr, "sockops-cb: wrote %s\n", a->plot);
@@ -240,11 +241,10 @@ int cmd_stats(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = stats_parse,
 				   .args_doc = "[CONTAINER]", .doc = stats_doc };
 	struct stats_args a = { .interval = 1, .count = 10 };
-	struct target_iter it = { 0 };
-	struct scb_target t;
+	struct group_list l;
+	struct scb_group g;
 	struct scb_node n;
-	uint64_t key;
-	int ret;
+	int ret, i;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	ret = node_open(&n, NODE_READ, err);
@@ -254,14 +254,16 @@ int cmd_stats(int argc, char **argv, struct scb_error **err)
 		return a.ref ? scb_error_set(err, SCB_ERR_NOT_FOUND,
 					     "nothing is traced on this node") : 0;
 	if (a.ref) {
-		ret = target_find(&n, a.ref, &key, &t, err);
+		ret = group_find(&n, a.ref, &g, err);
 		if (!ret && a.plot)
-			ret = plot(&n, key, &t, &a, err);
+			ret = plot(&n, &g, &a, err);
 		else if (!ret)
-			show(&n, key, &t, a.json);
+			show(&n, &g, a.json);
 	} else {
-		while (target_next(&n, &it, &t))
-			show(&n, it.key, &t, a.json);
+		ret = group_list_read(&n, &l, err);
+		for (i = 0; !ret && i < l.n; i++)
+			show(&n, &l.g[i], a.json);
+		group_list_free(&l);
 	}
 	node_close(&n);
 	return ret;

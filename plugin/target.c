@@ -52,6 +52,36 @@ static uint64_t now_realtime_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static bool has_attachment(const struct scb_target *t, const struct scb_attachment *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n_attach && i < SCB_MAX_ATTACH; i++)
+		if (!strcmp(t->attach[i].network, a->network) &&
+		    !strcmp(t->attach[i].ifname, a->ifname))
+			return true;
+	return false;
+}
+
+/* A second network of the same pod (multus) adds its attachment to the
+ * pod's target: each DEL then removes only its own. */
+static void merge_attachments(struct scb_target *t, const struct scb_target *old)
+{
+	struct scb_attachment add = t->attach[0];
+	bool adding = t->n_attach > 0;
+
+	memcpy(t->attach, old->attach, sizeof(t->attach));
+	t->n_attach = old->n_attach;
+	if (!adding || has_attachment(t, &add))
+		return;
+	if (t->n_attach >= SCB_MAX_ATTACH) {
+		fprintf(stderr, "sockops-cb: %s already has %d traced networks: %s/%s not recorded (its DEL leaves tracing on until the others' DEL)\n",
+			t->id, SCB_MAX_ATTACH, add.network, add.ifname);
+		return;
+	}
+	t->attach[t->n_attach++] = add;
+}
+
 /* The same id again (a repeated createRuntime) only refreshes the entry;
  * another live id on the cgroup is a conflict. */
 static int check_existing(struct scb_node *n, uint64_t key, struct scb_target *t,
@@ -65,6 +95,7 @@ static int check_existing(struct scb_node *n, uint64_t key, struct scb_target *t
 	if (!strcmp(old.id, t->id) && !old.removed_ns) {
 		*again = true;
 		t->store = old.store;	/* where its counters already are */
+		merge_attachments(t, &old);
 		return 0;
 	}
 	if (!old.removed_ns)
@@ -329,7 +360,8 @@ static int remove_entry(struct scb_node *n, uint64_t key, struct scb_target *t, 
 
 #define DETACH_MAX 16	/* entries one id can have: one per kind, at most */
 
-/* Remove id's entries: found through its live link, else by a scan. */
+/* Remove id's cgroup entries: found through its live link, else by a
+ * scan (netns targets are CNI's: target_drop). */
 static int remove_entries(struct scb_node *n, const char *id, uint64_t key, bool retain,
 			  bool *found, struct scb_error **err)
 {
@@ -337,7 +369,6 @@ static int remove_entries(struct scb_node *n, const char *id, uint64_t key, bool
 	uint64_t keys[DETACH_MAX];
 	int n_keys = 0, i;
 	struct scb_target t;
-	bool netns = false;
 
 	if (key && !bpf_map_lookup_elem(n->targets_fd, &key, &t) && !strcmp(t.id, id)) {
 		*found = true;
@@ -346,17 +377,16 @@ static int remove_entries(struct scb_node *n, const char *id, uint64_t key, bool
 	/* No live link: netns targets, retained ones, a cgroup gone. Collect
 	 * first: deleting while iterating a hash map skips entries. */
 	while (target_next(n, &it, &t))
-		if (!strcmp(t.id, id) && n_keys < DETACH_MAX)
+		if (!strcmp(t.id, id) && t.kind == SCB_KIND_CGROUP && n_keys < DETACH_MAX)
 			keys[n_keys++] = it.key;
 	for (i = 0; i < n_keys; i++) {
 		if (bpf_map_lookup_elem(n->targets_fd, &keys[i], &t))
 			continue;
 		*found = true;
-		netns |= t.kind == SCB_KIND_NETNS;
 		if (remove_entry(n, keys[i], &t, retain, err))
 			return -1;
 	}
-	return netns ? target_netns_link_gc(n, err) : 0;
+	return 0;
 }
 
 /* Detach the link first (no more callbacks), then the entries, and the
@@ -384,6 +414,41 @@ int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
 	return target_unpin_link(id, found, err);
 }
 
+int target_drop(struct scb_node *n, uint64_t key, struct scb_error **err)
+{
+	struct scb_target t;
+	bool found;
+
+	if (bpf_map_lookup_elem(n->targets_fd, &key, &t))
+		return 0;
+	/* Its id's pin is its link unless another cgroup of the same id
+	 * holds it. */
+	if (t.kind == SCB_KIND_CGROUP) {
+		uint64_t linked = target_link_key(t.id);
+
+		if (!linked || linked == key)
+			return target_detach(n, t.id, false, &found, err);
+		return remove_entry(n, key, &t, false, err);
+	}
+	if (remove_entry(n, key, &t, false, err))
+		return -1;
+	return target_netns_link_gc(n, err);
+}
+
+int target_get(struct scb_node *n, uint64_t key, struct scb_target *t)
+{
+	return bpf_map_lookup_elem(n->targets_fd, &key, t) ? -1 : 0;
+}
+
+int target_update(struct scb_node *n, uint64_t key, const struct scb_target *t,
+		  struct scb_error **err)
+{
+	if (bpf_map_update_elem(n->targets_fd, &key, t, BPF_EXIST))
+		return scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
+				     strerror(errno));
+	return 0;
+}
+
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t)
 {
 	uint64_t next;
@@ -395,103 +460,6 @@ bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *
 			return true;
 	}
 	return false;
-}
-
-int target_find(struct scb_node *n, const char *ref, uint64_t *key, struct scb_target *t,
-		struct scb_error **err)
-{
-	struct target_iter it = { 0 };
-	struct scb_target cur;
-	size_t len = strlen(ref);
-	int prefix = 0, named = 0;
-	char esc[96];
-
-	while (target_next(n, &it, &cur)) {
-		if (!strcmp(cur.id, ref)) {
-			*key = it.key;
-			*t = cur;
-			return 0;
-		}
-		if (cur.name[0] && !strcmp(cur.name, ref)) {
-			named++;
-			*key = it.key;
-			*t = cur;
-		} else if (!named && len && !strncmp(cur.id, ref, len)) {
-			prefix++;
-			*key = it.key;
-			*t = cur;
-		}
-	}
-	if (named == 1 || (!named && prefix == 1))
-		return 0;
-	if (named > 1 || prefix > 1)
-		return scb_error_set(err, SCB_ERR_INPUT,
-				     "\"%s\" matches %d traced containers; give more of the id",
-				     text_escape(ref, esc, sizeof(esc)), named ? named : prefix);
-	return scb_error_set(err, SCB_ERR_NOT_FOUND,
-			     "no traced container \"%s\" (see `sockops-cb list`)",
-			     text_escape(ref, esc, sizeof(esc)));
-}
-
-#define MIN_ID_PREFIX 12	/* what `podman ps` shows of an id */
-
-static bool hex_prefix(const char *ref)
-{
-	size_t len = strlen(ref);
-
-	return len >= MIN_ID_PREFIX && strspn(ref, "0123456789abcdef") == len;
-}
-
-/* "a, b, c" of the targets' labels, for an error that says what exists. */
-static void known_names(struct scb_node *n, char *buf, size_t len)
-{
-	struct target_iter it = { 0 };
-	struct scb_target cur;
-	size_t off = 0;
-	char esc[96];
-
-	buf[0] = 0;
-	while (target_next(n, &it, &cur) && off + 4 < len) {
-		off += snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
-				text_escape(cur.name[0] ? cur.name : cur.id, esc, sizeof(esc)));
-		if (off >= len)
-			snprintf(buf + len - 4, 4, "...");
-	}
-	if (!off)
-		snprintf(buf, len, "none");
-}
-
-int target_find_exact(struct scb_node *n, const char *ref, uint64_t *key,
-		      struct scb_target *t, struct scb_error **err)
-{
-	struct target_iter it = { 0 };
-	struct scb_target cur;
-	int named = 0, prefix = 0;
-	char esc[96], names[512];
-	bool by_prefix = hex_prefix(ref);
-
-	while (target_next(n, &it, &cur)) {
-		if (!strcmp(cur.id, ref)) {
-			*key = it.key;
-			*t = cur;
-			return 0;
-		}
-		if ((cur.name[0] && !strcmp(cur.name, ref) && ++named) ||
-		    (by_prefix && !strncmp(cur.id, ref, strlen(ref)) && ++prefix)) {
-			*key = it.key;
-			*t = cur;
-		}
-	}
-	if (named + prefix == 1)
-		return 0;
-	if (named + prefix > 1)
-		return scb_error_set(err, SCB_ERR_INPUT,
-				     "\"%s\" names %d traced containers; give the full id",
-				     text_escape(ref, esc, sizeof(esc)), named + prefix);
-	known_names(n, names, sizeof(names));
-	return scb_error_set(err, SCB_ERR_NOT_FOUND,
-			     "no traced container is named \"%s\" exactly (an id prefix needs %d hex characters); traced: %s",
-			     text_escape(ref, esc, sizeof(esc)), MIN_ID_PREFIX, names);
 }
 
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)

@@ -22,9 +22,17 @@ int target_attach_cgroup(struct scb_node *n, struct scb_target *t,
  * netns. */
 int target_attach_netns(struct scb_node *n, struct scb_target *t, uint64_t cookie,
 			struct scb_error **err);
-/* Detach by id; *found tells whether anything was there. With retain,
- * the counters stay readable (the target is marked removed). */
+/* Detach the cgroup target(s) of id (its pinned link); *found tells
+ * whether anything was there. With retain, the counters stay readable
+ * (the target is marked removed). Netns targets stay: target_drop. */
 int target_detach(struct scb_node *n, const char *id, bool retain, bool *found,
+		  struct scb_error **err);
+/* Remove the target of key, whatever its kind; 0 when it is not there. */
+int target_drop(struct scb_node *n, uint64_t key, struct scb_error **err);
+/* The entry of key; -1 when there is none. */
+int target_get(struct scb_node *n, uint64_t key, struct scb_target *t);
+/* Rewrite the entry of key (metadata; the program reads only flags). */
+int target_update(struct scb_node *n, uint64_t key, const struct scb_target *t,
 		  struct scb_error **err);
 
 /* Iterate: fills key and t; returns false at the end. */
@@ -33,14 +41,6 @@ struct target_iter {
 	bool started;
 };
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t);
-/* Resolve a user's name for a container: full id, podman/k8s name, or
- * unique id prefix. */
-int target_find(struct scb_node *n, const char *ref, uint64_t *key,
-		struct scb_target *t, struct scb_error **err);
-/* For commands that remove state: the full id, a name, or a unique id
- * prefix of at least 12 hex characters; never a shorter prefix. */
-int target_find_exact(struct scb_node *n, const char *ref, uint64_t *key,
-		      struct scb_target *t, struct scb_error **err);
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);

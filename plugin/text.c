@@ -91,3 +91,21 @@ void text_label(char *dst, size_t len, const char *src)
 		dst[o++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 	dst[o] = '\0';
 }
+
+const char *text_bytes(unsigned long long v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	double x = v;
+	int u = -1;
+
+	if (v < 10000) {
+		snprintf(buf, len, "%llu", v);
+		return buf;
+	}
+	while (x >= 1000 && u < 4) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", x, units[u]);
+	return buf;
+}

@@ -17,5 +17,7 @@ const char *text_fit(const char *s, int width, char *buf);
 const char *text_escape(const char *in, char *out, size_t len);
 /* Label for display (names, pod names): like escape, into a fixed field. */
 void text_label(char *dst, size_t len, const char *src);
+/* A number of bytes in at most 7 columns: 1023, 12.3K, 4.5M, 1.2G. */
+const char *text_bytes(unsigned long long v, char *buf, size_t len);
 
 #endif

@@ -27,7 +27,9 @@
 #include "eventjson.h"
 #include "evtypes.h"
 #include "flagnames.h"
+#include "group.h"
 #include "target.h"
+#include "text.h"
 #include "cgroup.h"
 #include "trace.skel.h"
 
@@ -39,13 +41,15 @@ struct trace_args {
 	const char *events;
 	double duration;
 	bool json;
+	bool wide;
 };
 
 struct trace_ctx {
 	struct scb_node *n;
 	bool filter;
-	uint64_t only;
+	struct scb_group only;
 	bool json;
+	bool wide;
 	uint64_t mono_to_real;
 	uint64_t keys[NAME_CACHE];
 	struct scb_target names[NAME_CACHE];
@@ -73,6 +77,12 @@ static const char trace_doc[] =
 	"marked \"smoothed\", and a connection's first window has no event.\n"
 	"RETRANS: one event per retransmitted skb, with its segment count.\n"
 	"\n"
+	"Lines fit 80 columns: time, container (cut with '~'), event (ESTAB_OUT\n"
+	"and ESTAB_IN for ACTIVE_ and PASSIVE_ESTABLISHED), the peer's address\n"
+	"and the details (CLOSE: duration, bytes acked/received in K/M/G,\n"
+	"retransmits).\n"
+	"--wide prints both ends of the connection and every detail in full.\n"
+	"\n"
 	"Readers are independent: each has its own ring, and its events stop when\n"
 	"it exits, however it exits (Ctrl-C, a closed pipe, kill -9).\n"
 	"\n"
@@ -89,6 +99,9 @@ static error_t trace_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'j':
 		a->json = true;
+		break;
+	case 'w':
+		a->wide = true;
 		break;
 	case 'e':
 		a->events = arg;
@@ -192,17 +205,98 @@ static int64_t track_duration(struct trace_ctx *c, const struct scb_event *e)
 	}
 }
 
+/* The narrow details: at most 24 columns for any event. */
+static void details_short(const struct scb_event *e, int64_t dur_ms, char *buf, size_t len)
+{
+	char a[16], r[16], fl[8];
+
+	switch (e->type) {
+	case SCB_EV_STATE:
+		snprintf(buf, len, "%s>%s", tcp_state_name(e->arg[0]), tcp_state_name(e->arg[1]));
+		break;
+	case SCB_EV_RTT:
+		if (e->arg[1] == SCB_RTT_SMOOTHED)
+			snprintf(buf, len, "srtt %uus smoothed", e->srtt_us);
+		else
+			snprintf(buf, len, "rtt %u srtt %uus", e->arg[0], e->srtt_us);
+		break;
+	case SCB_EV_RTO:
+		snprintf(buf, len, "#%u rto %u jiffies", e->arg[0], e->arg[1]);
+		break;
+	case SCB_EV_RETRANS:
+		snprintf(buf, len, "seq %u x%u%s", e->arg[0], e->arg[1], e->arg[2] ? " failed" : "");
+		break;
+	case SCB_EV_CLOSE:
+		if (dur_ms < 0)
+			snprintf(buf, len, "? %s/%s retx %u", text_bytes(e->bytes_acked, a, sizeof(a)),
+				 text_bytes(e->bytes_received, r, sizeof(r)), e->arg[0]);
+		else
+			snprintf(buf, len, "%lldms %s/%s retx %u", (long long)dur_ms,
+				 text_bytes(e->bytes_acked, a, sizeof(a)),
+				 text_bytes(e->bytes_received, r, sizeof(r)), e->arg[0]);
+		break;
+	default:
+		snprintf(buf, len, "flags %s", flags_letters(e->arg[0], fl));
+	}
+}
+
+/* "[addr]:port" for IPv6, "addr:port" for IPv4. */
+static void endpoint(int fam, const char *addr, unsigned int port, char *buf, size_t len)
+{
+	if (fam == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", addr, port);
+	else
+		snprintf(buf, len, "%s:%u", addr, port);
+}
+
+/* Event names in 9 columns. */
+static const char *event_short(uint32_t type)
+{
+	switch (type) {
+	case SCB_EV_ACTIVE_ESTABLISHED:
+		return "ESTAB_OUT";
+	case SCB_EV_PASSIVE_ESTABLISHED:
+		return "ESTAB_IN";
+	default:
+		return event_name(type);
+	}
+}
+
+static void print_text(struct trace_ctx *c, const struct scb_event *e, const struct scb_target *t,
+		       uint64_t real, int64_t dur_ms)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], peer[64], det[160];
+	char tbuf[32], name[16], cut_peer[32], cut_det[32];
+	time_t sec = real / 1000000000ULL;
+	struct tm tm;
+	int fam;
+
+	fam = format_addrs(e->family, e->saddr, e->daddr, s, d, sizeof(s));
+	localtime_r(&sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
+	endpoint(fam, s, e->lport, local, sizeof(local));
+	endpoint(fam, d, e->rport, peer, sizeof(peer));
+	if (c->wide) {
+		details_text(e, dur_ms, det, sizeof(det));
+		printf("%s.%03llu %-16s %-19s %s -> %s %s\n", tbuf,
+		       (unsigned long long)(real / 1000000ULL % 1000), target_label(t),
+		       event_name(e->type), local, peer, det);
+		return;
+	}
+	details_short(e, dur_ms, det, sizeof(det));
+	printf("%s.%03llu %-12s %-9s %-21s %s\n", tbuf,
+	       (unsigned long long)(real / 1000000ULL % 1000),
+	       text_fit(target_label(t), 12, name), event_short(e->type),
+	       /* A listener has no peer: its own address says which. */
+	       text_fit(e->rport ? peer : local, 21, cut_peer), text_fit(det, 24, cut_det));
+}
+
 static void print_event(struct trace_ctx *c, const struct scb_event *e)
 {
 	int64_t dur_ms = track_duration(c, e);
 	int slot = name_of(c, e->target);
-	const struct scb_target *t = &c->names[slot];
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], det[160], tbuf[32];
 	uint64_t real = e->ts_ns + c->mono_to_real;
-	time_t sec = real / 1000000000ULL;
-	struct tm tm;
 	size_t n;
-	int fam;
 
 	if (c->json) {
 		n = event_json(c->line, sizeof(c->line) - 1, c->frags[slot], e, real, dur_ms);
@@ -210,14 +304,7 @@ static void print_event(struct trace_ctx *c, const struct scb_event *e)
 		fwrite(c->line, 1, n, stdout);
 		return;
 	}
-	fam = format_addrs(e->family, e->saddr, e->daddr, s, d, sizeof(s));
-	localtime_r(&sec, &tm);
-	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", &tm);
-	details_text(e, dur_ms, det, sizeof(det));
-	printf("%s.%03llu %-16.16s %-19s %s%s%s:%u -> %s%s%s:%u %s\n", tbuf,
-	       (unsigned long long)(real / 1000000ULL % 1000), target_label(t),
-	       event_name(e->type), fam == AF_INET6 ? "[" : "", s, fam == AF_INET6 ? "]" : "",
-	       e->lport, fam == AF_INET6 ? "[" : "", d, fam == AF_INET6 ? "]" : "", e->rport, det);
+	print_text(c, e, &c->names[slot], real, dur_ms);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -225,7 +312,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct trace_ctx *c = ctx;
 	const struct scb_event *e = data;
 
-	if (size < sizeof(*e) || (c->filter && e->target != c->only))
+	if (size < sizeof(*e) || (c->filter && !group_has_key(&c->only, e->target)))
 		return 0;
 	if (!(c->show & (1U << (e->type & 31)))) {
 		/* A start asked for only to time a CLOSE. */
@@ -330,7 +417,7 @@ static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 	unsigned int round;
 	int ret = 0;
 
-	skel = node_trace_prog(c->filter ? c->only : 0, wire_mask(c->show), err);
+	skel = node_trace_prog(c->only.keys, c->filter ? c->only.n_keys : 0, wire_mask(c->show), err);
 	if (!skel)
 		return -1;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.trace_events), handle_event, c, NULL);
@@ -377,6 +464,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	static const struct argp_option opts[] = {
 		{ "duration", 'd', "S", 0, "Stop after S seconds", 0 },
 		{ "json", 'j', NULL, 0, "One JSON object per event", 0 },
+		{ "wide", 'w', NULL, 0, "Both addresses and every detail in full", 0 },
 		{ "events", 'e', "LIST", 0,
 		  "Only these event types, e.g. STATE,RETRANS,RTO,CLOSE (default: all)", 0 },
 		{},
@@ -386,7 +474,6 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	struct trace_args a = { 0 };
 	/* ~270 KiB of caches: not on the stack. */
 	static struct trace_ctx c;
-	struct scb_target t;
 	struct scb_node n;
 	int ret = -1;
 
@@ -399,9 +486,10 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 		return -1;
 	c.n = &n;
 	c.json = a.json;
+	c.wide = a.wide;
 	c.starts = conntime_new();	/* without it, CLOSE has no duration */
 	c.mono_to_real = mono_to_real();
-	if (a.ref && target_find(&n, a.ref, &c.only, &t, err))
+	if (a.ref && group_find(&n, a.ref, &c.only, err))
 		goto out;
 	c.filter = a.ref != NULL;
 	signal(SIGINT, on_signal);

@@ -43,11 +43,9 @@ teardown()
 {
 	local id e i
 
+	# Whatever the test left: every network of the container.
 	for id in ${CNI_SCB_IDS[@]+"${CNI_SCB_IDS[@]}"}; do
-		env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID="$id" \
-			CNI_IFNAME=eth0 "$SCB" >/dev/null 2>&1 \
-			<<<'{"cniVersion":"1.0.0","name":"teardown","type":"sockops-cb"}' ||
-			true
+		"$SCB" detach "$id" >/dev/null 2>&1 || true
 	done
 	# A runtime DELs in reverse order; the netns still exist here.
 	for ((i = ${#CNI_BRIDGE_ADDS[@]} - 1; i >= 0; i--)); do
@@ -291,6 +289,57 @@ loopback_traffic()
 	assert_output "2 2"
 	assert_file_exists "$SCB_NETNS_LINK"
 	root_netns_prog_attached || fail "the node-wide link was not attached again"
+}
+
+@test "podman CNI and the hook on one container: one row, every number its own, selectable by name and id" {
+	local net srv cli ip id n=4 trace=$BATS_TEST_TMPDIR/trace.json
+
+	scb_write_config "$BATS_TEST_TMPDIR/config.json" \
+		'{"flagSets":{"full":["STATE","RTT","RETRANS","RTO"]}}'
+	scb_hooks_dir "$BATS_TEST_TMPDIR/config.json"
+	net=$(safename)
+	make_bridge_network "$net" "$(scb_subnet4)"
+	network_add_plugin "$net" "$(example_entry)"
+	srv=$(safename)
+	start_httpd "$srv" "$net"
+	ip=$(container_ip "$srv" "$net")
+	cli=$(safename)
+	run_podman run -d --name "$cli" --network "$net" \
+		--annotation sockops-cb.io/flag-set=full "$SCB_IMAGE" sleep 600
+	id=$(container_id "$cli")
+
+	# Two targets (the hook's cgroup, CNI's netns), one container.
+	run "$SCB" list --json
+	run jq -sc --arg id "$id" '[.[] | select(.id == $id) |
+		[.name, .origin, .kind, .network]]' <<<"$output"
+	assert_output "[[\"$cli\",\"hook+cni\",\"cgroup+netns\",\"$net\"]]"
+	run_scb list
+	assert_equal "$(grep -c "^${id:0:12} " <<<"$output")" 1
+
+	scb_trace_start "$trace" "$cli" --duration 3 --events ACTIVE_ESTABLISHED
+	run_podman exec "$cli" sh -c "for i in \$(seq $n); do
+		wget -q -O /dev/null http://$ip:$PORT/ || exit 1; done"
+	scb_trace_wait
+	run jq -s --arg id "$id" '[.[] | select(.event == "ACTIVE_ESTABLISHED" and
+		.id == $id)] | length' "$trace"
+	assert_output "$n"
+
+	# The name and the full id both reach the data (the hook's target).
+	for ref in "$cli" "$id" "${id:0:12}"; do
+		run_scb stats "$ref" --json
+		run jq -r '[.established_active, .connect] | join(" ")' <<<"$output"
+		assert_output "$n $n"
+	done
+	run "$SCB" metrics
+	run grep -c "^sockops_cb_connections_established_total{container_id=\"$id\".*direction=\"active\"} $n\$" <<<"$output"
+	assert_output 1
+
+	# A live connection: conns finds it under the container's name.
+	run_podman exec -d "$cli" sh -c "sleep 600 | nc $ip $PORT"
+	wait_until 10 sh -c "\"$SCB\" conns $cli | grep -q ESTABLISHED"
+
+	run_podman rm -f -t 0 "$cli"
+	assert_no_target "$id"
 }
 
 @test "podman CNI: the example conflist works as shipped" {

@@ -52,11 +52,9 @@ teardown()
 {
 	local id
 
+	# Whatever the test left: every network of the container.
 	for id in ${CNI_ADDED[@]+"${CNI_ADDED[@]}"}; do
-		env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID="$id" \
-			CNI_IFNAME=eth0 "$SCB" >/dev/null 2>&1 \
-			<<<'{"cniVersion":"1.0.0","name":"teardown","type":"sockops-cb"}' ||
-			true
+		"$SCB" detach "$id" >/dev/null 2>&1 || true
 	done
 	scb_teardown
 }
@@ -400,6 +398,55 @@ kernel_loads_sk_storage_iter()
 	assert_netns_link_consistent
 	cni 1 CHECK "$id" "$(cni_conf 'del(.runtimeConfig)')"
 	assert_cni_error 103 "${id:0:12}"
+}
+
+# multus: one pod, a second network (another name, another ifname), the
+# same cgroup or netns.  Each is an attachment of the pod's one target.
+@test "a second network on the same pod (multus) is its own attachment: each DEL and GC removes only its own" {
+	local id net2 mode conf1 conf2 attached
+
+	net2=$(safename)
+	for mode in cgroup netns; do
+		id=$(safename)
+		if [ "$mode" = cgroup ]; then
+			conf1=$(cni_conf)
+		else
+			conf1=$(cni_conf 'del(.runtimeConfig)')
+		fi
+		conf2=$(jq -c --arg n "$net2" '.name = $n' <<<"$conf1")
+		cni ADD "$id" "$conf1"
+		cni ADD "$id" "$conf2" CNI_IFNAME=net1
+		attached=".networks | map(.network + \"/\" + .ifname) | sort | join(\" \")"
+		run jq -sr "length, (.[0] | .kind, ($attached))" <<<"$(scb_target_json "$id")"
+		assert_output "$(printf '%s\n' 1 $mode "$(printf '%s\n' "$NET/eth0" "$net2/net1" |
+			sort | paste -sd ' ')")"
+		cni CHECK "$id" "$conf1"
+		cni CHECK "$id" "$conf2" CNI_IFNAME=net1
+
+		# The first network's DEL: the pod stays traced through the second.
+		cni DEL "$id" "$conf1"
+		run jq -r "$attached" <<<"$(scb_target_json "$id")"
+		assert_output "$net2/net1"
+		[ "$mode" = netns ] || assert_file_exists "$SCB_PIN_LINKS/$id"
+		cni 1 CHECK "$id" "$conf1"
+		assert_cni_error 103 "${id:0:12}"
+		cni CHECK "$id" "$conf2" CNI_IFNAME=net1
+
+		# A DEL of an ifname the pod never had on that network: nothing.
+		cni DEL "$id" "$conf2" CNI_IFNAME=net9
+		run jq -r "$attached" <<<"$(scb_target_json "$id")"
+		assert_output "$net2/net1"
+
+		# GC of the second network, this pod not listed: the last one goes.
+		cni ADD "$id" "$conf1"
+		cni GC "$(safename)" "$(jq -c '.cniVersion = "1.1.0" | del(.prevResult, .runtimeConfig) |
+			.["cni.dev/valid-attachments"] = []' <<<"$conf2")"
+		run jq -r "$attached" <<<"$(scb_target_json "$id")"
+		assert_output "$NET/eth0"
+		cni DEL "$id" "$conf1"
+		assert_no_target "$id"
+	done
+	assert_netns_link_consistent
 }
 
 @test "conns of a netns-registered pod: its live connection where the kernel loads the iterator, a plain refusal where it does not" {

@@ -23,6 +23,7 @@ teardown()
 	[ -z "$INSTALLED" ] || make_install uninstall >/dev/null 2>&1 || true
 	scb_bg_stop_all
 	scb_teardown
+	scb_private_node_teardown
 }
 
 # make_install TARGET: `make TARGET` of the repository into a prefix of the
@@ -318,4 +319,183 @@ while not os.path.exists(sys.argv[2] + ".done"):
 	assert_line --regexp "^$name .* half$"
 	run_scb gc
 	assert_no_target "$name"
+}
+
+@test "trace fits 80 columns (names cut with '~', the peer, short details); --wide shows both ends in full" {
+	local name=trace-width-$(random_string 24) port out=$BATS_TEST_TMPDIR/trace.txt line
+
+	attach_by_hand "$name" STATE,RTT,RTO,RETRANS
+	port=$(scb_free_port)
+	"$SCB" trace "$name" --duration 4 >"$out" 2>&1 3>&- &
+	SCB_BG_PIDS+=($!)
+	wait_until 10 scb_trace_armed "${SCB_BG_PIDS[-1]}"
+	start_in_cgroup "$SCB_CGROUP" socat -u "TCP6-LISTEN:$port,bind=[::1],reuseaddr,fork" OPEN:/dev/null
+	SCB_BG_PIDS+=("$SCB_BG_PID")
+	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no listener on [::1]:$port"
+	run_in_cgroup "$SCB_CGROUP" sh -c "head -c 200000 /dev/zero | socat -u - 'TCP6:[::1]:$port'"
+	wait "${SCB_BG_PIDS[-2]}"
+	run cat "$out"
+	assert_line --regexp "^[0-9:.]{12} ${name:0:11}~ ESTAB_OUT \[::1\]:$port +flags ORST\$"
+	assert_line --regexp "^[0-9:.]{12} ${name:0:11}~ CLOSE +\[::1\]:[0-9]+ +[0-9]+ms [0-9.]+K?/0 retx 0\$"
+	for line in "${lines[@]}"; do
+		[ "${#line}" -le 80 ] || fail "a line of trace is ${#line} columns: $line"
+	done
+
+	"$SCB" trace "$name" --wide --duration 3 >"$out" 2>&1 3>&- &
+	SCB_BG_PIDS+=($!)
+	wait_until 10 scb_trace_armed "${SCB_BG_PIDS[-1]}"
+	run_in_cgroup "$SCB_CGROUP" sh -c "socat -u OPEN:/dev/null 'TCP6:[::1]:$port'"
+	wait "${SCB_BG_PIDS[-1]}"
+	run cat "$out"
+	assert_line --regexp "^[0-9:.]{12} $name +ACTIVE_ESTABLISHED +\[::1\]:[0-9]+ -> \[::1\]:$port flags RTO,RETRANS,STATE,RTT\$"
+}
+
+# check_setup: this binary installed into the test's prefix with its hooks
+# in $T/hooks.d, and a containers.conf ($T/containers.conf, exported as
+# CONTAINERS_CONF) that reads hooks there and CNI networks from $T/net.d
+# with plugins in $T/cni.  INSTALLED_SCB is the installed binary.
+check_setup()
+{
+	T=$BATS_TEST_TMPDIR
+	make -s -C "$SCB_REPO" install PREFIX="$T/prefix" SYSCONFDIR="$T/etc" \
+		CNIBINDIR="$T/cni" HOOKSDIR="$T/hooks.d" >/dev/null ||
+		fail "make install into $T failed"
+	INSTALLED_SCB=$T/prefix/bin/sockops-cb
+	mkdir -p "$T/net.d"
+	check_containers_conf "[\"$T/hooks.d\"]" cni
+	export CONTAINERS_CONF=$T/containers.conf
+}
+
+# check_containers_conf HOOKS_DIR_ARRAY BACKEND: rewrite $T/containers.conf.
+check_containers_conf()
+{
+	cat >"$T/containers.conf" <<-EOF
+		[engine]
+		# where the hooks are
+		hooks_dir = $1
+
+		[network]
+		network_backend = "$2"
+		network_config_dir = "$T/net.d"
+		cni_plugin_dirs = [
+		  "$T/nothing-here",   # a comment inside the array
+		  "$T/cni",
+		]
+	EOF
+}
+
+# run_check [EXPECTED_RC] [ARGS...]: the installed binary's check.
+run_check()
+{
+	local rc=0
+
+	case "$1" in
+	[0-9]) rc=$1; shift ;;
+	esac
+	run -"$rc" "$INSTALLED_SCB" check "$@"
+	echo "$output"
+}
+
+@test "check: a sound install passes; hooks, CNI and config misconfigurations are errors or warnings saying what to do" {
+	local line conf
+
+	check_setup
+	run_check
+	assert_line --regexp "^ok +hooks +$T/hooks.d/sockops-cb.json \(podman\) runs this binary\$"
+	assert_line --regexp "^ok +hooks +$T/hooks.d/sockops-cb-poststop.json \(podman\) runs this binary\$"
+	assert_line --regexp "^ok +config +$T/etc/sockops-cb/config.json is valid: [0-9]+ flag sets"
+	assert_line --regexp "^ok +cni +no CNI network chains sockops-cb"
+	refute_line --regexp "^error"
+	run_check --json
+	for line in "${lines[@]}"; do
+		jq -e '.check and (.level | IN("ok","warn","error")) and .message' <<<"$line" >/dev/null ||
+			fail "not a finding: $line"
+	done
+
+	# podman reads hooks somewhere else: nothing would be traced.
+	check_containers_conf "[\"$T/elsewhere\"]" cni
+	run_check 1
+	assert_line --regexp "^error +hooks +podman reads hooks from $T/elsewhere \(hooks_dir in $T/containers.conf\): no sockops-cb hook there.*make install HOOKSDIR="
+	check_containers_conf "[\"$T/hooks.d\"]" cni
+
+	# No poststop hook; then a hook whose binary is gone; then another binary.
+	mv "$T/hooks.d/sockops-cb-poststop.json" "$T/poststop.json"
+	run_check 1
+	assert_line --regexp "^error +hooks +podman: no sockops-cb hook at poststop"
+	mv "$T/poststop.json" "$T/hooks.d/sockops-cb-poststop.json"
+	jq '.hook.path = "/nonexistent/sockops-cb"' "$T/hooks.d/sockops-cb.json" >"$T/h.json"
+	cp "$T/hooks.d/sockops-cb.json" "$T/good.json"
+	mv "$T/h.json" "$T/hooks.d/sockops-cb.json"
+	run_check 1
+	assert_line --regexp "^error +hooks +$T/hooks.d/sockops-cb.json \(podman\) runs /nonexistent/sockops-cb, which is not an executable"
+	jq --arg p "$SCB" '.hook.path = $p' "$T/good.json" >"$T/hooks.d/sockops-cb.json"
+	run_check
+	assert_line --regexp "^warn +hooks +.* runs $SCB, not this binary"
+	mv "$T/good.json" "$T/hooks.d/sockops-cb.json"
+
+	# The config the hook passes: broken, then missing.
+	conf=$T/etc/sockops-cb/config.json
+	cp "$conf" "$T/config.good"
+	printf '{"flagSets":{"full":["STATE"]},}' >"$conf"
+	run_check 1
+	assert_line --regexp "^error +config +config $conf: .*byte [0-9]+.*containers that ask for tracing fail to start"
+	rm "$conf"
+	run_check
+	assert_line --regexp "^warn +config +$conf does not exist: the built-in defaults apply"
+	mv "$T/config.good" "$conf"
+
+	# A network chaining sockops-cb: plugin missing, then found, then a
+	# bad entry, then podman on netavark (conflists unread).
+	jq '.name = "chk"' "$SCB_REPO/examples/podman-cni/sockops-cb.conflist" >"$T/net.d/chk.conflist"
+	rm -f "$T/cni/sockops-cb"
+	run_check 1
+	assert_line --regexp "^error +cni +$T/net.d/chk.conflist chains sockops-cb but podman's plugin directories \($T/nothing-here, $T/cni\) have no sockops-cb"
+	ln -s "$INSTALLED_SCB" "$T/cni/sockops-cb"
+	run_check
+	assert_line --regexp "^ok +cni +$T/net.d/chk.conflist \(podman\) chains sockops-cb, found at $T/cni/sockops-cb\$"
+	jq '(.plugins[] | select(.type == "sockops-cb") | .maxFlags) = ["RTX"]' \
+		"$T/net.d/chk.conflist" >"$T/bad.conflist"
+	mv "$T/bad.conflist" "$T/net.d/chk.conflist"
+	run_check 1
+	assert_line --regexp "^error +cni +$T/net.d/chk.conflist \(podman\): the sockops-cb entry is refused: .*RTX"
+	jq '.name = "chk"' "$SCB_REPO/examples/podman-cni/sockops-cb.conflist" >"$T/net.d/chk.conflist"
+	check_containers_conf "[\"$T/hooks.d\"]" netavark
+	run_check
+	assert_line --regexp "^warn +cni +.*chains sockops-cb but podman uses netavark"
+}
+
+@test "check: node findings: not loaded, loaded, leftovers, another build; no bpffs, no cgroup2, no BTF" {
+	local name=chk-$(random_string 6) bin
+
+	scb_private_node
+	bin=$SCB_NODE_DIR/sockops-cb.bin
+	run "$SCB" check
+	assert_line --regexp "^ok +node +not loaded"
+	attach_by_hand "$name" STATE
+	run "$SCB" check
+	assert_line --regexp "^ok +node +loaded, of this build\$"
+	assert_line --regexp "^ok +gc +no leftovers\$"
+	rm "$SCB_PIN_LINKS/$name"
+	run "$SCB" check
+	assert_line --regexp "^warn +gc +1 leftover\(s\).*run \`sockops-cb gc\`"
+	run_scb gc
+
+	# Pins of another build: every command would refuse them.
+	scb_node_exec bpftool map update pinned /sys/fs/bpf/sockops-cb/meta \
+		key 0 0 0 0 value 1 2 3 4 5 6 7 8
+	run -1 "$SCB" check
+	assert_line --regexp "^error +node +.*another sockops-cb build.*unload --force"
+	scb_node_exec sh -c 'rm -rf /sys/fs/bpf/sockops-cb'
+
+	run scb_node_exec unshare -m --propagation private sh -c '
+		while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf; done
+		exec "$0" check' "$bin"
+	assert_line --regexp "^warn +bpffs +/sys/fs/bpf is not mounted: sockops-cb mounts it"
+	run scb_node_exec unshare -m --propagation private sh -c '
+		for m in $(findmnt -rn -t cgroup2 -o TARGET); do umount -l "$m"; done
+		exec "$0" check' "$bin"
+	assert_line --regexp "^error +cgroup2 +.*boot with systemd.unified_cgroup_hierarchy=1"
+	run scb_node_exec unshare -m --propagation private sh -c '
+		mount -t tmpfs none /sys/kernel/btf && exec "$0" check' "$bin"
+	assert_line --regexp "^error +btf +/sys/kernel/btf/vmlinux: No such file or directory"
 }
