@@ -61,7 +61,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,VMLINUX,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/maps.bpf.h bpf/target.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/target.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	@# -mcpu=v3: 32-bit atomics (refused bits, state counters) need it.
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) \
@@ -78,14 +78,14 @@ $(OUTPUT)/%.lskel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 
 # The BPF sources' hash names the program: pins of another version are
 # refused. (Not the object's: it embeds the build directory.)
-$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/maps.bpf.h bpf/target.bpf.h | $(OUTPUT)
+$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/target.bpf.h | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)echo "#define SCB_BPF_ID 0x$$(cat $^ | sha256sum | cut -c1-16)ULL" > $@
 
 # C objects wait for the skeleton they include.
 $(PLUGIN_OBJS): $(SKELS) $(OUTPUT)/bpf_id.h
 
-$(OUTPUT)/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h | $(OUTPUT)
+$(OUTPUT)/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h bpf/rtthist.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 

@@ -18,11 +18,29 @@
  * skeleton: the kernel does the CO-RE relocations. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "sockops.h"
 #include "maps.bpf.h"
 #include "target.bpf.h"
 
+#define TCP_ESTABLISHED	1
+#define TCP_SYN_SENT	2
+#define TCP_FIN_WAIT1	4
+#define TCP_FIN_WAIT2	5
 #define TCP_CLOSE	7
+#define TCP_CLOSE_WAIT	8
+#define TCP_LAST_ACK	9
+#define TCP_CLOSING	11
+#define TCP_CA_Loss	4
+#define EPIPE		32
+#define ECONNRESET	104
+#define ETIMEDOUT	110
+#define ECONNREFUSED	111
+
+/* States a connection reaches once established. */
+#define SCB_ESTABLISHED_STATES						\
+	(1U << TCP_ESTABLISHED | 1U << TCP_CLOSE_WAIT | 1U << TCP_FIN_WAIT1 |	\
+	 1U << TCP_FIN_WAIT2 | 1U << TCP_CLOSING | 1U << TCP_LAST_ACK)
 #define SCB_NETNS_BIT	(1ULL << 63)
 
 /* Counters of netns targets and of cgroup targets kept in a hash
@@ -35,13 +53,13 @@ struct {
 	__type(value, struct scb_pcpu);
 } stats SEC(".maps");
 
-/* Their state transitions, shared across CPUs (atomic adds). */
+/* Their transitions and RTT histogram, shared across CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SCB_MAX_TARGETS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, struct scb_trans);
+	__type(value, struct scb_shared);
 } trans SEC(".maps");
 
 /* A cgroup target's key and counters, in its link's cgroup storage. */
@@ -57,17 +75,6 @@ struct {
 	__type(value, struct scb_cg_shared);
 } cgtrans SEC(".maps");
 
-/* control[SCB_CONTROL_NESTED]: non-zero once two targets on this node
- * were nested (one cgroup below another), set by user space before the
- * second link exists. Until then no socket can have a nearer link than
- * the one running, and the ancestor walk is skipped. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} control SEC(".maps");
-
 /* meta[0]: the build id of the object the pinned program came from,
  * written by user space at load; a binary of another build refuses the
  * pins instead of misreading them. */
@@ -82,7 +89,7 @@ struct {
 struct target_ref {
 	__u64 key;
 	struct scb_pcpu *counters;
-	struct scb_trans *trans;
+	struct scb_shared *shared;
 };
 
 static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
@@ -94,7 +101,8 @@ static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
 
 static __always_inline bool targets_nested(void)
 {
-	__u32 i = SCB_CONTROL_NESTED, *v = bpf_map_lookup_elem(&control, &i);
+	__u32 i = SCB_CONTROL_NESTED;
+	__u64 *v = bpf_map_lookup_elem(&control, &i);
 
 	return v && *v;
 }
@@ -102,8 +110,8 @@ static __always_inline bool targets_nested(void)
 static __always_inline bool from_hash(struct target_ref *ref)
 {
 	ref->counters = bpf_map_lookup_elem(&stats, &ref->key);
-	ref->trans = bpf_map_lookup_elem(&trans, &ref->key);
-	return ref->counters && ref->trans;
+	ref->shared = bpf_map_lookup_elem(&trans, &ref->key);
+	return ref->counters && ref->shared;
 }
 
 /* A cgroup link: its storage names the target. With multi-attach the
@@ -128,7 +136,7 @@ static __always_inline bool resolve_cgroup(struct bpf_sock_ops *skops, struct ta
 		return from_hash(ref);
 	sh = bpf_get_local_storage(&cgtrans, 0);
 	ref->counters = &pc->c;
-	ref->trans = &sh->trans;
+	ref->shared = &sh->sh;
 	return true;
 }
 
@@ -191,26 +199,62 @@ static __always_inline void on_start(struct bpf_sock_ops *skops, struct target_r
 	__sync_fetch_and_add(counter, 1);
 }
 
+static __always_inline struct tcp_sock *tcp_of(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	return sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+}
+
+/* Why a connection closed, from the error the kernel set before it
+ * called tcp_done(): tcp_reset() sets ECONNREFUSED (SYN_SENT),
+ * ECONNRESET or EPIPE (CLOSE_WAIT); tcp_write_err() ETIMEDOUT. A local
+ * abort (close with unread data, SO_LINGER 0, tcp_disconnect) moves to
+ * CLOSE with no error yet. docs/config.md defines each counter. */
+static __always_inline void on_close(struct bpf_sock_ops *skops, struct scb_pcpu *c, __u32 old)
+{
+	struct tcp_sock *tp = tcp_of(skops);
+	int err = tp ? tp->inet_conn.icsk_inet.sk.sk_err : 0;
+
+	__sync_fetch_and_add(&c->closed, 1);
+	if (tp)
+		__sync_fetch_and_add(&c->segs_out_closed, tp->data_segs_out);
+	if (old == TCP_SYN_SENT) {
+		__sync_fetch_and_add(&c->connect_failed, 1);
+		if (err == ECONNREFUSED)
+			__sync_fetch_and_add(&c->connect_refused, 1);
+		else if (err == ETIMEDOUT)
+			__sync_fetch_and_add(&c->connect_timeout, 1);
+		return;
+	}
+	if (old >= 32 || !((1U << old) & SCB_ESTABLISHED_STATES))
+		return;
+	if (err == ECONNRESET || err == EPIPE)
+		__sync_fetch_and_add(&c->reset_received, 1);
+	else if (err == ETIMEDOUT)
+		__sync_fetch_and_add(&c->timeout_established, 1);
+	else if (!err && (old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT))
+		__sync_fetch_and_add(&c->reset_sent, 1);
+}
+
 static __always_inline void on_state(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
 	__u32 old = skops->args[0], new = skops->args[1];
 
 	if (old < SCB_TCP_STATES && new < SCB_TCP_STATES)
-		__sync_fetch_and_add(&ref->trans->states[old][new], 1);
+		__sync_fetch_and_add(&ref->shared->states[old][new], 1);
 	if (new == TCP_CLOSE)
-		__sync_fetch_and_add(&ref->counters->closed, 1);
+		on_close(skops, ref->counters, old);
 }
 
-static __always_inline __u32 log2_slot(__u32 v)
+/* RTO_CB: args[0] is the connection's RTOs in a row before this one. */
+static __always_inline void on_rto(struct bpf_sock_ops *skops, struct scb_pcpu *c)
 {
-	__u32 r = 0;
+	__u64 streak = (__u64)skops->args[0] + 1;
 
-	if (v >= (1U << 16)) { v >>= 16; r += 16; }
-	if (v >= (1U << 8)) { v >>= 8; r += 8; }
-	if (v >= (1U << 4)) { v >>= 4; r += 4; }
-	if (v >= (1U << 2)) { v >>= 2; r += 2; }
-	if (v >= (1U << 1)) r += 1;
-	return r;
+	__sync_fetch_and_add(&c->rto, 1);
+	if (streak > c->rto_streak_max)	/* this CPU's: no other writes it */
+		c->rto_streak_max = streak;
 }
 
 /* The kernel calls RTT_CB from tcp_rtt_estimator() at a connection's
@@ -223,7 +267,7 @@ static __always_inline __u32 log2_slot(__u32 v)
 static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
 	struct scb_pcpu *c = ref->counters;
-	__u32 us, slot;
+	__u32 us;
 
 	if (skops->args[1]) {
 		us = skops->args[0];
@@ -233,12 +277,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct target_ref
 			return;
 		__sync_fetch_and_add(&c->rtt_smoothed, 1);
 	}
-	slot = log2_slot(us);
-	if (slot >= SCB_HIST_SLOTS)
-		slot = SCB_HIST_SLOTS - 1;
 	/* rtt_samples is the histogram's sum, added up by readers. */
 	__sync_fetch_and_add(&c->rtt_sum_us, us);
-	__sync_fetch_and_add(&c->rtt_hist[slot], 1);
+	if (us > c->rtt_max_us)	/* this CPU's: no other writes it */
+		c->rtt_max_us = us;
+	__sync_fetch_and_add(&ref->shared->rtt_hist[scb_rtt_slot(us)], 1);
 }
 
 /* RETRANS_CB runs once per retransmitted skb of args[1] segments, also
@@ -246,11 +289,15 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct target_ref
  * counts them all. */
 static __always_inline void on_retrans(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
+	struct tcp_sock *tp = tcp_of(skops);
 	__u32 segs = skops->args[1];
 
 	__sync_fetch_and_add(&ref->counters->retrans, segs);
 	if (skops->args[2])
 		__sync_fetch_and_add(&ref->counters->retrans_failed, segs);
+	/* In loss recovery (after an RTO) rather than fast recovery. */
+	if (tp && BPF_CORE_READ_BITFIELD(&tp->inet_conn, icsk_ca_state) == TCP_CA_Loss)
+		__sync_fetch_and_add(&ref->counters->retrans_loss, segs);
 }
 
 /* The callbacks we act on; the others (TIMEOUT_INIT, RWND_INIT,
@@ -290,7 +337,7 @@ static __always_inline void on_other(struct bpf_sock_ops *skops, struct target_r
 		on_state(skops, ref);
 		break;
 	case BPF_SOCK_OPS_RTO_CB:
-		__sync_fetch_and_add(&c->rto, 1);
+		on_rto(skops, c);
 		break;
 	case BPF_SOCK_OPS_RETRANS_CB:
 		on_retrans(skops, ref);

@@ -6,8 +6,8 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>	/* user space; BPF gets them from vmlinux.h */
 #endif
+#include "rtthist.h"
 
-#define SCB_HIST_SLOTS		32	/* log2(µs) buckets: up to ~35 min */
 #define SCB_TCP_STATES		13	/* BPF_TCP_MAX_STATES */
 #define SCB_MAX_TARGETS		16384	/* traced containers/pods per node */
 #define SCB_ANCESTOR_DEPTH	8	/* cgroup levels searched above a socket */
@@ -19,8 +19,10 @@
 #define SCB_MAX_ATTACH		8	/* CNI attachments (networks) per pod */
 #define SCB_GROUP_KEYS		4	/* targets one container id can have */
 
-/* Indexes of the `control` array. */
+/* Indexes of the `control` array (__u64 values). */
 #define SCB_CONTROL_NESTED	0	/* targets were nested on this node */
+#define SCB_CONTROL_TRACE_LOST	1	/* trace records every reader dropped */
+#define SCB_CONTROL_SLOTS	2
 
 /* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */
 #define SCB_FLAG_RTO			(1U << 0)
@@ -82,10 +84,10 @@ struct scb_target {
 /* Counters of one target, per CPU; user space sums the CPUs. What each
  * one is, against the kernel's own counters, is in docs/config.md.
  * RTT's first: with the key before them (struct scb_cg_pcpu), the most
- * frequent callback touches one or two cache lines. */
+ * frequent callback touches one cache line of them. */
 #define SCB_COUNTERS							\
 	__u64 rtt_sum_us;						\
-	__u64 rtt_hist[SCB_HIST_SLOTS];					\
+	__u64 rtt_max_us;	/* readers take the CPUs' maximum */	\
 	__u64 rtt_smoothed;	/* values that were srtt, not samples */	\
 	__u64 active_established;					\
 	__u64 passive_established;					\
@@ -96,17 +98,27 @@ struct scb_target {
 	__u64 retrans_failed;	/* of those, segments not sent */	\
 	__u64 rtt_samples;	/* user space: the histogram's sum */	\
 	__u64 hdr_opt;							\
-	__u64 closed;
+	__u64 closed;							\
+	__u64 connect_failed;	/* SYN_SENT -> CLOSE */			\
+	__u64 connect_refused;	/* of those, by a reset */		\
+	__u64 connect_timeout;	/* of those, SYN retries ran out */	\
+	__u64 reset_received;	/* established, then closed by a RST */	\
+	__u64 reset_sent;	/* established, then aborted here */	\
+	__u64 timeout_established; /* established, retries ran out */	\
+	__u64 retrans_loss;	/* retrans segments sent in loss (RTO) */	\
+	__u64 rto_streak_max;	/* most RTOs in a row on a connection */	\
+	__u64 segs_out_closed;	/* data segments sent by closed connections */
 
 struct scb_pcpu {
 	SCB_COUNTERS
 };
 
-/* State transitions [old][new], one copy per target (`trans` map):
- * rarer than RTT samples, and 676 bytes per CPU would be 43 KiB per
- * container on a 64-CPU node. */
-struct scb_trans {
+/* What a target's CPUs share, added to atomically: the state
+ * transitions [old][new] and the RTT histogram (rtthist.h). Per CPU
+ * they would be 2.2 KiB per container per CPU: 560 KiB on 256 CPUs. */
+struct scb_shared {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
+	__u64 rtt_hist[SCB_RTT_SLOTS];
 };
 
 /* Where a cgroup target's counters live. */
@@ -128,15 +140,16 @@ struct scb_cg_pcpu {
 	struct scb_pcpu c;
 };
 
-/* The shared part: transitions, added to atomically. */
+/* The shared part of a cgroup target. */
 struct scb_cg_shared {
-	struct scb_trans trans;
+	struct scb_shared sh;
 };
 
-/* What readers see: the CPUs summed, with the transitions. */
+/* What readers see: the CPUs summed, with the shared part. */
 struct scb_stats {
 	SCB_COUNTERS
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
+	__u64 rtt_hist[SCB_RTT_SLOTS];
 };
 
 enum scb_event_type {

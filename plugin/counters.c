@@ -39,7 +39,7 @@ int counters_create(struct scb_node *n, uint64_t key, struct scb_error **err)
 	int ret;
 
 	/* One zeroed buffer serves both values. */
-	zero = calloc(1, ncpu * PCPU_SIZE(struct scb_pcpu) + sizeof(struct scb_trans));
+	zero = calloc(1, ncpu * PCPU_SIZE(struct scb_pcpu) + sizeof(struct scb_shared));
 	if (!zero)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	ret = put_pair(n, key, zero, zero, err);
@@ -106,10 +106,13 @@ int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct sc
 	return 0;
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
 {
-	int i;
-
 	out->active_established += s->active_established;
 	out->passive_established += s->passive_established;
 	out->connect += s->connect;
@@ -117,16 +120,33 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
 	out->rto += s->rto;
 	out->retrans += s->retrans;
 	out->retrans_failed += s->retrans_failed;
+	out->retrans_loss += s->retrans_loss;
 	out->rtt_sum_us += s->rtt_sum_us;
+	out->rtt_max_us = max_u64(out->rtt_max_us, s->rtt_max_us);
 	out->hdr_opt += s->hdr_opt;
 	out->closed += s->closed;
 	out->rtt_smoothed += s->rtt_smoothed;
-	for (i = 0; i < SCB_HIST_SLOTS; i++) {
-		out->rtt_hist[i] += s->rtt_hist[i];
-		/* One atomic less per RTT callback: the histogram counts
-		 * every sample. */
-		out->rtt_samples += s->rtt_hist[i];
-	}
+	out->connect_failed += s->connect_failed;
+	out->connect_refused += s->connect_refused;
+	out->connect_timeout += s->connect_timeout;
+	out->reset_received += s->reset_received;
+	out->reset_sent += s->reset_sent;
+	out->timeout_established += s->timeout_established;
+	out->rto_streak_max = max_u64(out->rto_streak_max, s->rto_streak_max);
+	out->segs_out_closed += s->segs_out_closed;
+}
+
+/* The shared part: transitions and the RTT histogram, whose sum is
+ * rtt_samples (one atomic less per RTT callback). */
+static void add_shared(struct scb_stats *out, const struct scb_shared *sh)
+{
+	int i;
+
+	memcpy(out->states, sh->states, sizeof(out->states));
+	memcpy(out->rtt_hist, sh->rtt_hist, sizeof(out->rtt_hist));
+	out->rtt_samples = 0;
+	for (i = 0; i < SCB_RTT_SLOTS; i++)
+		out->rtt_samples += sh->rtt_hist[i];
 }
 
 /* A live cgroup target: 0, or -1 when key has no storage. */
@@ -150,14 +170,14 @@ static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
 		sum_pcpu(out, &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c);
 	free(vals);
 	if (!bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
-		memcpy(out->states, sh.trans.states, sizeof(out->states));
+		add_shared(out, &sh.sh);
 	return 0;
 }
 
 static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
-	struct scb_trans tr;
+	struct scb_shared sh;
 	char *vals;
 
 	vals = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
@@ -170,8 +190,8 @@ static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
 	for (c = 0; c < ncpu; c++)
 		sum_pcpu(out, (struct scb_pcpu *)(vals + c * PCPU_SIZE(struct scb_pcpu)));
 	free(vals);
-	if (!bpf_map_lookup_elem(n->trans_fd, &key, &tr))
-		memcpy(out->states, tr.states, sizeof(out->states));
+	if (!bpf_map_lookup_elem(n->trans_fd, &key, &sh))
+		add_shared(out, &sh);
 	return 0;
 }
 
@@ -207,7 +227,7 @@ int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err)
 		       sizeof(struct scb_pcpu));
 	if (bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
 		memset(&sh, 0, sizeof(sh));
-	ret = put_pair(n, key, pcpu, &sh.trans, err);
+	ret = put_pair(n, key, pcpu, &sh.sh, err);
 	free(pcpu);
 	free(vals);
 	return ret;

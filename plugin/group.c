@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,25 +105,23 @@ void group_list_free(struct group_list *l)
 
 static void stats_add(struct scb_stats *dst, const struct scb_stats *src)
 {
-	int i, j;
+	uint64_t max = dst->rtt_max_us > src->rtt_max_us ? dst->rtt_max_us : src->rtt_max_us;
+	uint64_t streak = dst->rto_streak_max > src->rto_streak_max ? dst->rto_streak_max :
+				      src->rto_streak_max;
+	const __u64 *from = (const __u64 *)src;
+	__u64 *to = (__u64 *)dst;
+	size_t i, j;
 
-	dst->rtt_sum_us += src->rtt_sum_us;
-	for (i = 0; i < SCB_HIST_SLOTS; i++)
-		dst->rtt_hist[i] += src->rtt_hist[i];
-	dst->rtt_smoothed += src->rtt_smoothed;
-	dst->active_established += src->active_established;
-	dst->passive_established += src->passive_established;
-	dst->connect += src->connect;
-	dst->listen += src->listen;
-	dst->rto += src->rto;
-	dst->retrans += src->retrans;
-	dst->retrans_failed += src->retrans_failed;
-	dst->rtt_samples += src->rtt_samples;
-	dst->hdr_opt += src->hdr_opt;
-	dst->closed += src->closed;
+	/* The counters are u64 sums, but for two maxima. */
+	for (i = 0; i < offsetof(struct scb_stats, states) / sizeof(__u64); i++)
+		to[i] += from[i];
+	dst->rtt_max_us = max;
+	dst->rto_streak_max = streak;
 	for (i = 0; i < SCB_TCP_STATES; i++)
 		for (j = 0; j < SCB_TCP_STATES; j++)
 			dst->states[i][j] += src->states[i][j];
+	for (i = 0; i < SCB_RTT_SLOTS; i++)
+		dst->rtt_hist[i] += src->rtt_hist[i];
 }
 
 int group_stats(struct scb_node *n, const struct scb_group *g, struct scb_stats *out)

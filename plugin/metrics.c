@@ -3,6 +3,7 @@
  * node_exporter's textfile collector; `serve` answers scrapes with it.
  * Names follow Prometheus conventions: _total counters, seconds. */
 #include <argp.h>
+#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
@@ -10,6 +11,7 @@
 #include "flagnames.h"
 #include "group.h"
 #include "metrics.h"
+#include "bpf_id.h"
 #include "target.h"
 
 #define PFX "sockops_cb_"
@@ -88,6 +90,25 @@ static void w_retrans(FILE *out, const struct family *f, const struct sample *x)
 		(unsigned long long)x->s.retrans_failed);
 }
 
+static void w_connect_failures(FILE *out, const struct family *f, const struct sample *x)
+{
+	fprintf(out, "%s{%s,reason=\"refused\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.connect_refused);
+	fprintf(out, "%s{%s,reason=\"timeout\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.connect_timeout);
+	fprintf(out, "%s{%s,reason=\"other\"} %llu\n", f->name, x->labels,
+		(unsigned long long)(x->s.connect_failed - x->s.connect_refused -
+				     x->s.connect_timeout));
+}
+
+static void w_resets(FILE *out, const struct family *f, const struct sample *x)
+{
+	fprintf(out, "%s{%s,side=\"received\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.reset_received);
+	fprintf(out, "%s{%s,side=\"sent\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.reset_sent);
+}
+
 #define W_COUNTER(fn, field)							\
 static void fn(FILE *out, const struct family *f, const struct sample *x)	\
 {										\
@@ -98,18 +119,27 @@ W_COUNTER(w_rto, rto)
 W_COUNTER(w_closed, closed)
 W_COUNTER(w_hdr_opt, hdr_opt)
 W_COUNTER(w_rtt_smoothed, rtt_smoothed)
+W_COUNTER(w_estab_timeouts, timeout_established)
+W_COUNTER(w_retrans_loss, retrans_loss)
+W_COUNTER(w_rto_streak, rto_streak_max)
+W_COUNTER(w_segs_out, segs_out_closed)
 
-/* Slot i of the log2 histogram holds integer µs below 2^(i+1). Every
- * series gets every bucket, so sum by (le) across targets adds up. */
+/* The kernel's buckets (bpf/rtthist.h) hold integer µs below their
+ * upper bound. Prometheus gets every second one: 4 per power of two,
+ * le 8 µs to 67 s (SCB_PROM_BUCKETS, then +Inf), each at most 25% as
+ * wide as its lower bound. Every series gets every bucket, so sum by
+ * (le) across targets adds up. */
 static void w_rtt(FILE *out, const struct family *f, const struct sample *x)
 {
 	unsigned long long cum = 0;
 	int i;
 
-	for (i = 0; i < SCB_HIST_SLOTS; i++) {
+	for (i = 0; i < SCB_RTT_SLOTS; i++) {
 		cum += x->s.rtt_hist[i];
+		if (i < 7 || !(i & 1))
+			continue;
 		fprintf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", f->name, x->labels,
-			(double)(1ULL << (i + 1)) / 1e6, cum);
+			(double)scb_rtt_high(i) / 1e6, cum);
 	}
 	fprintf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", f->name, x->labels,
 		(unsigned long long)x->s.rtt_samples);
@@ -141,7 +171,27 @@ static const struct family families[] = {
 	  "Retransmitted segments, as the kernel's TcpRetransSegs counts them; result=failed: "
 	  "segments whose retransmit could not be sent (needs RETRANS).",
 	  w_retrans },
+	{ PFX "segments_sent_total", "counter",
+	  "Data segments sent (with retransmits) by connections that have closed, added at "
+	  "their close: the denominator of a retransmit ratio (needs STATE).", w_segs_out },
 	{ PFX "rto_total", "counter", "Retransmission timeouts (needs RTO).", w_rto },
+	{ PFX "rto_streak_max", "gauge",
+	  "Most retransmission timeouts in a row on one connection since the attach: a "
+	  "connection stuck in backoff (needs RTO).", w_rto_streak },
+	{ PFX "retransmits_after_rto_total", "counter",
+	  "Of retransmits_total, segments retransmitted in loss recovery, i.e. after an RTO; "
+	  "the rest are fast retransmits, TLP and others (needs RETRANS).", w_retrans_loss },
+	{ PFX "connect_failures_total", "counter",
+	  "Connects that failed (SYN_SENT -> CLOSE): refused by a reset, timeout when the "
+	  "SYN retries ran out, other (an ICMP error, a close while connecting) (needs STATE).",
+	  w_connect_failures },
+	{ PFX "resets_total", "counter",
+	  "Established connections ended by a reset: side=received (the peer's RST), "
+	  "side=sent (aborted here: closed with unread data, SO_LINGER 0) (needs STATE).",
+	  w_resets },
+	{ PFX "established_timeouts_total", "counter",
+	  "Established connections dropped because retransmits ran out (needs STATE).",
+	  w_estab_timeouts },
 	{ PFX "rtt_seconds", "histogram",
 	  "TCP round-trip times, one value per RTT window and connection (needs RTT): the "
 	  "kernel's measured sample on Linux >= 6.10; on older kernels the smoothed RTT of "
@@ -188,6 +238,8 @@ int metrics_write(FILE *out, struct scb_error **err)
 	struct sample *xs = NULL;
 	struct scb_node n;
 	int count = 0, ret;
+	__u32 slot = SCB_CONTROL_TRACE_LOST;
+	__u64 lost = 0;
 	size_t f;
 
 	ret = node_open(&n, NODE_READ, err);
@@ -198,7 +250,17 @@ int metrics_write(FILE *out, struct scb_error **err)
 		free(xs);
 		return -1;
 	}
+	if (!ret)
+		bpf_map_lookup_elem(n.control_fd, &slot, &lost);
 	node_close(&n);
+	fprintf(out, "# HELP " PFX "build_info The sockops-cb serving these metrics: its version "
+		     "and the build id of its BPF program (a node of another build is refused).\n"
+		     "# TYPE " PFX "build_info gauge\n" PFX "build_info{version=\"%s\",bpf_id=\"%016llx\"} 1\n",
+		SCB_VERSION, (unsigned long long)SCB_BPF_ID);
+	fprintf(out, "# HELP " PFX "trace_events_lost_total Events `sockops-cb trace` readers "
+		     "dropped because their ring was full (each reader also reports its own).\n"
+		     "# TYPE " PFX "trace_events_lost_total counter\n"
+		     PFX "trace_events_lost_total %llu\n", (unsigned long long)lost);
 	fprintf(out, "# HELP " PFX "targets Containers and pods traced on this node.\n"
 		     "# TYPE " PFX "targets gauge\n" PFX "targets %d\n", count);
 	for (f = 0; f < sizeof(families) / sizeof(families[0]); f++) {

@@ -14,7 +14,8 @@
 
 static bool nested_on(struct scb_node *n)
 {
-	__u32 i = SCB_CONTROL_NESTED, on = 0;
+	__u32 i = SCB_CONTROL_NESTED;
+	__u64 on = 0;
 
 	return !bpf_map_lookup_elem(n->control_fd, &i, &on) && on;
 }
@@ -57,7 +58,8 @@ static bool traced_below(struct scb_node *n, const char *cg_abs)
 
 int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **err)
 {
-	__u32 i = SCB_CONTROL_NESTED, on = 1;
+	__u32 i = SCB_CONTROL_NESTED;
+	__u64 on = 1;
 	char root[PATH_MAX];
 
 	if (nested_on(n))

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "display.h"
+#include "percentile.h"
 #include "plot.h"
 #include "text.h"
 
@@ -24,17 +25,20 @@ static bool plain(const char *s)
 	return !strpbrk(s, "'\"\\\n\r`");
 }
 
+/* Per power of two: the fine buckets would be unreadable as bars. */
 static void write_hist(FILE *gp, const struct scb_stats *s)
 {
+	__u64 oct[32];
 	int i, last = 0;
 
-	for (i = 0; i < SCB_HIST_SLOTS; i++)
-		if (s->rtt_hist[i])
+	rtt_octaves(s, oct);
+	for (i = 0; i < 32; i++)
+		if (oct[i])
 			last = i;
 	fprintf(gp, "$hist << EOD\n");
 	for (i = 0; i <= last; i++)
 		fprintf(gp, "\"%llu-%llu\" %llu\n", i ? 1ULL << i : 0ULL, (1ULL << (i + 1)) - 1,
-			(unsigned long long)s->rtt_hist[i]);
+			(unsigned long long)oct[i]);
 	fprintf(gp, "EOD\n");
 }
 

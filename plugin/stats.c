@@ -11,6 +11,7 @@
 #include "display.h"
 #include "flagnames.h"
 #include "group.h"
+#include "percentile.h"
 #include "plot.h"
 #include "target.h"
 
@@ -105,16 +106,27 @@ static cJSON *hist_json(const struct scb_stats *s)
 	cJSON *arr = cJSON_CreateArray(), *b;
 	int i;
 
-	for (i = 0; i < SCB_HIST_SLOTS; i++) {
+	for (i = 0; i < SCB_RTT_SLOTS; i++) {
 		if (!s->rtt_hist[i])
 			continue;
 		b = cJSON_CreateObject();
-		cJSON_AddNumberToObject(b, "low", i ? (double)(1ULL << i) : 0);
-		cJSON_AddNumberToObject(b, "high", (double)((1ULL << (i + 1)) - 1));
+		cJSON_AddNumberToObject(b, "low", (double)scb_rtt_low(i));
+		cJSON_AddNumberToObject(b, "high", (double)scb_rtt_high(i) - 1);
 		cJSON_AddNumberToObject(b, "count", (double)s->rtt_hist[i]);
 		cJSON_AddItemToArray(arr, b);
 	}
 	return arr;
+}
+
+static cJSON *percentiles_json(const struct scb_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "p50", (double)(uint64_t)rtt_percentile(s, 0.50));
+	cJSON_AddNumberToObject(o, "p90", (double)(uint64_t)rtt_percentile(s, 0.90));
+	cJSON_AddNumberToObject(o, "p99", (double)(uint64_t)rtt_percentile(s, 0.99));
+	cJSON_AddNumberToObject(o, "max", (double)s->rtt_max_us);
+	return o;
 }
 
 static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
@@ -138,6 +150,17 @@ static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "hdr_opt", (double)s->hdr_opt);
 	cJSON_AddItemToObject(o, "state_transitions", states_json(s));
 	cJSON_AddItemToObject(o, "rtt_hist_us", hist_json(s));
+	cJSON_AddItemToObject(o, "rtt_percentiles_us", percentiles_json(s));
+	cJSON_AddNumberToObject(o, "rtt_max_us", (double)s->rtt_max_us);
+	cJSON_AddNumberToObject(o, "connect_failed", (double)s->connect_failed);
+	cJSON_AddNumberToObject(o, "connect_refused", (double)s->connect_refused);
+	cJSON_AddNumberToObject(o, "connect_timeout", (double)s->connect_timeout);
+	cJSON_AddNumberToObject(o, "reset_received", (double)s->reset_received);
+	cJSON_AddNumberToObject(o, "reset_sent", (double)s->reset_sent);
+	cJSON_AddNumberToObject(o, "timeout_established", (double)s->timeout_established);
+	cJSON_AddNumberToObject(o, "retrans_loss", (double)s->retrans_loss);
+	cJSON_AddNumberToObject(o, "rto_streak_max", (double)s->rto_streak_max);
+	cJSON_AddNumberToObject(o, "segs_out_closed", (double)s->segs_out_closed);
 	return o;
 }
 
@@ -153,6 +176,7 @@ static const char *rtt_values_text(const struct scb_stats *s)
 
 static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 {
+	__u64 oct[32];
 	char eff[128];
 	int i, j;
 
@@ -166,16 +190,27 @@ static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 	printf("  retransmits   %llu segments (of which failed to send %llu)   rto %llu   hdr-opt %llu\n",
 	       (unsigned long long)s->retrans, (unsigned long long)s->retrans_failed,
 	       (unsigned long long)s->rto, (unsigned long long)s->hdr_opt);
+	printf("  failures      connect %llu (refused %llu, timed out %llu)   resets received %llu sent %llu   timeouts %llu\n",
+	       (unsigned long long)s->connect_failed, (unsigned long long)s->connect_refused,
+	       (unsigned long long)s->connect_timeout, (unsigned long long)s->reset_received,
+	       (unsigned long long)s->reset_sent, (unsigned long long)s->timeout_established);
+	printf("  recovery      %llu segments retransmitted in loss (after an RTO)   most RTOs in a row %llu\n",
+	       (unsigned long long)s->retrans_loss, (unsigned long long)s->rto_streak_max);
 	printf("  rtt           %llu values, avg %llu us (%s)\n",
 	       (unsigned long long)s->rtt_samples,
 	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),
 	       rtt_values_text(s));
+	if (s->rtt_samples)
+		printf("  rtt us        p50 %.0f   p90 %.0f   p99 %.0f   max %llu   (within 12.5%%)\n",
+		       rtt_percentile(s, 0.50), rtt_percentile(s, 0.90), rtt_percentile(s, 0.99),
+		       (unsigned long long)s->rtt_max_us);
 	for (i = 0; i < SCB_TCP_STATES; i++)
 		for (j = 0; j < SCB_TCP_STATES; j++)
 			if (s->states[i][j])
 				printf("  state         %s -> %s: %u\n", tcp_state_name(i),
 				       tcp_state_name(j), s->states[i][j]);
-	print_log2_hist(stdout, s->rtt_hist, SCB_HIST_SLOTS, "rtt usecs");
+	rtt_octaves(s, oct);
+	print_log2_hist(stdout, oct, 32, "rtt usecs");
 	printf("\n");
 }
 

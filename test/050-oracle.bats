@@ -189,6 +189,47 @@ while True:
 	expect_equal "listeners" "$(jq .listen <<<"$STATS")" 2
 }
 
+@test "oracle: connect failures (refused, timed out) and resets after establishment (received, sent) equal AttemptFails, EstabResets and TCPAbortOnClose of each netns, IPv4 and IPv6" {
+	local cgc cgs af0 ce0 se0 sa0 made blackhole=5003
+
+	traced "$CLI" STATE
+	cgc=$SCB_CGROUP
+	traced "$SRV" STATE
+	cgs=$SCB_CGROUP
+	bg_in_ns "$cgs" "$NS_S" python3 "$TCPLOAD" abort "$PORT"
+	wait_listen "$NS_S" "$PORT"
+	# SYNs to the black hole vanish; two SYN retries, then ETIMEDOUT.
+	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$blackhole" -j DROP
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=1
+	af0=$(ns_tcp_counter "$NS_C" AttemptFails)
+	ce0=$(ns_tcp_counter "$NS_C" EstabResets)
+	se0=$(ns_tcp_counter "$NS_S" EstabResets)
+	sa0=$(ns_tcp_counter "$NS_S" TCPAbortOnClose)
+
+	made=$(in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" fail "$SRV4" "$SRV6" "$PORT" 10 \
+		"$CLOSED" "$blackhole" 3)
+	assert_equal "$made" "reset 20 refused 20 timedout 3"
+	wait_quiet "$NS_C"
+	wait_quiet "$NS_S"
+
+	stats_json "$CLI"
+	expect_equal "failed connects" "$(jq .connect_failed <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_C" AttemptFails) - af0))
+	expect_equal "refused, timed out" "$(jq -c '[.connect_refused, .connect_timeout]' <<<"$STATS")" \
+		"[20,3]"
+	expect_equal "client resets (received + sent + timeouts)" \
+		"$(jq '.reset_received + .reset_sent + .timeout_established' <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_C" EstabResets) - ce0))
+	expect_equal "client resets received" "$(jq .reset_received <<<"$STATS")" 20
+	stats_json "$SRV"
+	expect_equal "server resets (received + sent + timeouts)" \
+		"$(jq '.reset_received + .reset_sent + .timeout_established' <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_S" EstabResets) - se0))
+	expect_equal "server resets sent" "$(jq .reset_sent <<<"$STATS")" \
+		$(($(ns_tcp_counter "$NS_S" TCPAbortOnClose) - sa0))
+	expect_equal "server connect failures" "$(jq .connect_failed <<<"$STATS")" 0
+}
+
 # The states the kernel reaches before it lets a program ask for
 # callbacks (tcp_connect, listen, accept): no STATE_CB can see them.
 BEFORE_FLAGS='SYN_SENT|LISTEN|SYN_RECV|NEW_SYN_RECV'
