@@ -135,60 +135,6 @@ expect()
 ###############################################################################
 # Prometheus
 
-# start_serve PORT: `sockops-cb serve` on 127.0.0.1:PORT ($SERVE_PID),
-# stderr in $BATS_TEST_TMPDIR/serve.err; waits until it answers.
-start_serve()
-{
-	scb_bg_start "$SCB" serve --listen "127.0.0.1:$1" \
-		2>>"$BATS_TEST_TMPDIR/serve.err"
-	SERVE_PID=$SCB_BG_PID
-	scb_wait_http "http://127.0.0.1:$1/metrics"
-}
-
-# start_prometheus PORT TARGET: Debian's prometheus on 127.0.0.1:PORT with
-# a temp config scraping TARGET (host:port) every second.
-start_prometheus()
-{
-	local dir=$BATS_TEST_TMPDIR/prometheus
-
-	mkdir -p "$dir"
-	cat >"$dir/prometheus.yml" <<-EOF
-		global:
-		  scrape_interval: 1s
-		  scrape_timeout: 1s
-		  evaluation_interval: 1s
-		scrape_configs:
-		  - job_name: sockops-cb
-		    static_configs:
-		      - targets: ["$2"]
-	EOF
-	scb_bg_start prometheus --config.file="$dir/prometheus.yml" \
-		--storage.tsdb.path="$dir/data" \
-		--web.listen-address="127.0.0.1:$1" --log.level=warn \
-		>"$dir/log" 2>&1
-	PROM=http://127.0.0.1:$1
-	scb_wait_http "$PROM/-/ready" 30
-}
-
-# prom_query EXPR: the result array of an instant query, compact JSON.
-prom_query()
-{
-	scb_http "$PROM/api/v1/query" --get --data-urlencode "query=$1" ||
-		fail "query $1: $SCB_HTTP_STATUS"
-	jq -e -c 'select(.status == "success") | .data.result' <<<"$SCB_HTTP_BODY" ||
-		fail "query $1: $SCB_HTTP_STATUS $SCB_HTTP_BODY"
-}
-
-# prom_value EXPR: the value of a one-element query result ("" if empty).
-prom_value()
-{
-	local r
-
-	r=$(prom_query "$1")
-	[ "$(jq length <<<"$r")" -le 1 ] || fail "query $1: more than one series: $r"
-	jq -r '.[0].value[1] // ""' <<<"$r"
-}
-
 # retrans_seen NAME: wait until Prometheus's last scrape of NAME's
 # retransmits equals `stats --json` (at most 20 s), the count in $RETRANS.
 retrans_seen()
