@@ -190,11 +190,13 @@ static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 	printf("  retransmits   %llu segments (of which failed to send %llu)   rto %llu   hdr-opt %llu\n",
 	       (unsigned long long)s->retrans, (unsigned long long)s->retrans_failed,
 	       (unsigned long long)s->rto, (unsigned long long)s->hdr_opt);
-	printf("  failures      connect %llu (refused %llu, timed out %llu)   resets received %llu sent %llu   timeouts %llu\n",
+	printf("  connects      failed %llu: refused %llu, timed out %llu\n",
 	       (unsigned long long)s->connect_failed, (unsigned long long)s->connect_refused,
-	       (unsigned long long)s->connect_timeout, (unsigned long long)s->reset_received,
-	       (unsigned long long)s->reset_sent, (unsigned long long)s->timeout_established);
-	printf("  recovery      %llu segments retransmitted in loss (after an RTO)   most RTOs in a row %llu\n",
+	       (unsigned long long)s->connect_timeout);
+	printf("  resets        received %llu, sent %llu; established timeouts %llu\n",
+	       (unsigned long long)s->reset_received, (unsigned long long)s->reset_sent,
+	       (unsigned long long)s->timeout_established);
+	printf("  recovery      %llu segments retransmitted after an RTO; most RTOs in a row %llu\n",
 	       (unsigned long long)s->retrans_loss, (unsigned long long)s->rto_streak_max);
 	printf("  rtt           %llu values, avg %llu us (%s)\n",
 	       (unsigned long long)s->rtt_samples,
