@@ -8,10 +8,81 @@
  * record of sockops-cb's event size reserved and submitted (never a
  * wake-up, as sockops-cb does) in every callback `trace` makes an event
  * of, with nothing written into it. Its cost over the floor is the ring
- * buffer's own, which no per-event stream can go below. */
+ * buffer's own, which no per-event stream can go below.
+ *
+ * Built with -DFLOOR_HIST=1 or 2, the floor plus an RTT histogram update
+ * at each RTT_CB: 1 as sockops-cb counted before the SLO work (32 log2
+ * buckets in per-CPU storage), 2 as it counts now (bpf/rtthist.h: 192
+ * log-linear buckets, shared, and a per-CPU sum and maximum). Their
+ * difference is what the finer histogram costs per RTT callback. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "../bpf/sockops.h"
+
+#if FLOOR_HIST == 1
+struct hist_pcpu {
+	__u64 sum;
+	__u64 slots[32];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist_pcpu);
+} hist SEC(".maps");
+
+static __always_inline void rtt(struct bpf_sock_ops *skops)
+{
+	__u32 zero = 0, us = skops->args[0], slot;
+	struct hist_pcpu *h = bpf_map_lookup_elem(&hist, &zero);
+
+	if (!h)
+		return;
+	slot = scb_log2(us);
+	if (slot >= 32)
+		slot = 31;
+	__sync_fetch_and_add(&h->sum, us);
+	__sync_fetch_and_add(&h->slots[slot], 1);
+}
+#elif FLOOR_HIST == 2
+struct sum_pcpu {
+	__u64 sum;
+	__u64 max;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sum_pcpu);
+} sums SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scb_shared);
+} shared SEC(".maps");
+
+static __always_inline void rtt(struct bpf_sock_ops *skops)
+{
+	__u32 zero = 0, us = skops->args[0];
+	struct sum_pcpu *c = bpf_map_lookup_elem(&sums, &zero);
+	struct scb_shared *sh = bpf_map_lookup_elem(&shared, &zero);
+
+	if (!c || !sh)
+		return;
+	__sync_fetch_and_add(&c->sum, us);
+	if (us > c->max)
+		c->max = us;
+	__sync_fetch_and_add(&sh->rtt_hist[scb_rtt_slot(us)], 1);
+}
+#else
+static __always_inline void rtt(struct bpf_sock_ops *skops)
+{
+}
+#endif
 
 #ifdef FLOOR_STREAM
 struct {
@@ -46,8 +117,11 @@ int floor_sockops(struct bpf_sock_ops *skops)
 					  BPF_SOCK_OPS_RTT_CB_FLAG);
 		record();
 		break;
-	case BPF_SOCK_OPS_STATE_CB:
 	case BPF_SOCK_OPS_RTT_CB:
+		rtt(skops);
+		record();
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
 	case BPF_SOCK_OPS_RTO_CB:
 	case BPF_SOCK_OPS_RETRANS_CB:
 		record();

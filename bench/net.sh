@@ -23,6 +23,10 @@
 #          ring buffer record per callback `trace` makes an event of,
 #          drained every 10 ms by bench/ringdrain.c: the floor of any
 #          per-event stream
+#   hlog2  floor plus the RTT histogram as it was (32 log2 buckets per CPU)
+#   hfine  floor plus the RTT histogram as it is (192 log-linear buckets,
+#          shared): hfine - hlog2 is what the finer histogram costs per
+#          RTT callback, in the same run
 #
 # Phase 1, wall clock (kernel.bpf_stats_enabled=0): BENCH_ROUNDS rounds of
 #   base X1 base X2 ... base X7 base
@@ -43,7 +47,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_OUT=${BENCH_OUT:-/tmp/scb-bench-results}
-read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor sfloor}"
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor sfloor hlog2 hfine}"
 read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-rr crr bulk}"
 TRACE_ARGS=${BENCH_TRACE_ARGS:---json}
 
@@ -69,8 +73,11 @@ bench_bpf_stats_off
 "$SCB" unload >/dev/null 2>&1 ||
 	bench_msg "note: sockops-cb is in use on this node; measuring the program pinned now"
 net_setup
-FLOOR_PIN=/sys/fs/bpf/$BENCH_PREFIX-floor-$$
-SFLOOR_PIN=/sys/fs/bpf/$BENCH_PREFIX-sfloor-$$
+# floor_pin CFG: where the floor program of CFG is pinned.
+floor_pin()
+{
+	echo "/sys/fs/bpf/$BENCH_PREFIX-$1-$$"
+}
 SFLOOR_MAPS=/sys/fs/bpf/$BENCH_PREFIX-sfloor-maps-$$
 
 # floor_load NAME PIN [CLANG_FLAGS...]: bench/floor.bpf.c built, loaded,
@@ -92,12 +99,18 @@ floor_load()
 }
 
 case " ${CONFIGS[*]} " in
-*" floor "*) floor_load floor "$FLOOR_PIN" ;;
+*" floor "*) floor_load floor "$(floor_pin floor)" ;;
+esac
+case " ${CONFIGS[*]} " in
+*" hlog2 "*) floor_load hlog2 "$(floor_pin hlog2)" -DFLOOR_HIST=1 ;;
+esac
+case " ${CONFIGS[*]} " in
+*" hfine "*) floor_load hfine "$(floor_pin hfine)" -DFLOOR_HIST=2 ;;
 esac
 case " ${CONFIGS[*]} " in
 *" sfloor "*)
 	BENCH_AFTER+=("rm -rf '$SFLOOR_MAPS'")
-	FLOOR_MAPS=$SFLOOR_MAPS floor_load sfloor "$SFLOOR_PIN" -DFLOOR_STREAM
+	FLOOR_MAPS=$SFLOOR_MAPS floor_load sfloor "$(floor_pin sfloor)" -DFLOOR_STREAM
 	gcc -O2 -Wall -o "$BENCH_TMP/ringdrain" "$BENCH_DIR/ringdrain.c" -lbpf ||
 		bench_die "cannot build ringdrain"
 	;;
@@ -148,11 +161,11 @@ setup()
 			'.[] | select(.type == "tracepoint" and (.id as $i | $b | index($i) | not)) | .id')
 		[ -n "$PEER_IDS" ] || bench_die "no bpftrace programs found"
 		;;
-	floor)
-		floor_attach "$FLOOR_PIN"
+	floor | hlog2 | hfine)
+		floor_attach "$(floor_pin "$1")"
 		;;
 	sfloor)
-		floor_attach "$SFLOOR_PIN"
+		floor_attach "$(floor_pin sfloor)"
 		bench_bg taskset -c "$READER_CPU" "$BENCH_TMP/ringdrain" "$SFLOOR_MAPS/events" \
 			>"$BENCH_TMP/ringdrain.out" 2>&1
 		DRAIN_PID=$BG_PID
@@ -193,8 +206,8 @@ teardown()
 		bench_kill "$PEER_PID"
 		PEER_PID=
 		;;
-	floor | sfloor)
-		[ "$1" = floor ] && pin=$FLOOR_PIN || pin=$SFLOOR_PIN
+	floor | sfloor | hlog2 | hfine)
+		pin=$(floor_pin "$1")
 		if [ -n "$DRAIN_PID" ]; then
 			bench_kill "$DRAIN_PID"
 			DRAIN_PID=
@@ -221,8 +234,8 @@ intact()
 # "id run_time_ns run_cnt" of our program, or summed over the peer's.
 prog_counters()
 {
-	if [ "$1" = floor ] || [ "$1" = sfloor ]; then
-		bpftool prog show pinned "$([ "$1" = floor ] && echo "$FLOOR_PIN" || echo "$SFLOOR_PIN")" -j |
+	if [[ $1 =~ ^(floor|sfloor|hlog2|hfine)$ ]]; then
+		bpftool prog show pinned "$(floor_pin "$1")" -j |
 			jq -r '"\(.id) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 	elif [ "$1" = peer ]; then
 		bpftool prog show -j | jq -r --arg ids "$PEER_IDS" '
@@ -313,13 +326,13 @@ cost_run()
 		setup "$cfg"
 		for w in "${WORKLOADS[@]}"; do
 			p0=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor) e0="0 0" ;; *) e0=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor | hlog2 | hfine) e0="0 0" ;; *) e0=$(scb_events) ;; esac
 			r0=$(proc_counters "$TRACE_PID")
 			i0=$(irq_work)
 			out=$("run_$w")
 			i1=$(irq_work)
 			p1=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor) e1="0 0" ;; *) e1=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor | hlog2 | hfine) e1="0 0" ;; *) e1=$(scb_events) ;; esac
 			r1=$(proc_counters "$TRACE_PID")
 			read -r id0 rt0 rc0 <<<"$p0"
 			read -r id1 rt1 rc1 <<<"$p1"
