@@ -17,9 +17,7 @@ load helpers
 
 PORT=5001
 CLOSED=5002	# nothing listens here: connects are refused
-CLI4=10.254.0.1
-SRV4=10.254.0.2
-CLI6=fd00:fe::1
+SRV4=10.254.0.2	# scb_two_hosts
 SRV6=fd00:fe::2
 TCPLOAD=$BATS_TEST_DIRNAME/oracle/tcpload.py
 
@@ -28,19 +26,7 @@ setup()
 	basic_setup
 	skip_if_rootless
 	scb_require_binary
-	NS_C=$(safename)
-	NS_S=$(safename)
-	make_netns "$NS_C"
-	make_netns "$NS_S"
-	ip link add "vc-$SCB_TEST_ID" netns "$NS_C" type veth peer name vs netns "$NS_S" ||
-		fail "cannot make the veth pair"
-	ip -n "$NS_C" link set "vc-$SCB_TEST_ID" name vc
-	ip -n "$NS_C" addr add "$CLI4/24" dev vc
-	ip -n "$NS_S" addr add "$SRV4/24" dev vs
-	ip -n "$NS_C" addr add "$CLI6/64" dev vc nodad
-	ip -n "$NS_S" addr add "$SRV6/64" dev vs nodad
-	ip -n "$NS_C" link set vc up
-	ip -n "$NS_S" link set vs up
+	scb_two_hosts
 	CLI=cli-$(random_string 6)
 	SRV=srv-$(random_string 6)
 	SCB_BG_PIDS=()

@@ -1098,3 +1098,25 @@ prom_value()
 	[ "$(jq length <<<"$r")" -le 1 ] || fail "query $1: more than one series: $r"
 	jq -r '.[0].value[1] // ""' <<<"$r"
 }
+
+###############################################################################
+# Two hosts (050-oracle.bats, 070-slo.bats)
+
+# scb_two_hosts: network namespaces $NS_C (10.254.0.1, fd00:fe::1) and
+# $NS_S (10.254.0.2, fd00:fe::2) joined by a veth pair.
+scb_two_hosts()
+{
+	NS_C=$(safename)
+	NS_S=$(safename)
+	make_netns "$NS_C"
+	make_netns "$NS_S"
+	ip link add "vc-$SCB_TEST_ID" netns "$NS_C" type veth peer name vs netns "$NS_S" ||
+		fail "cannot make the veth pair"
+	ip -n "$NS_C" link set "vc-$SCB_TEST_ID" name vc
+	ip -n "$NS_C" addr add 10.254.0.1/24 dev vc
+	ip -n "$NS_S" addr add 10.254.0.2/24 dev vs
+	ip -n "$NS_C" addr add fd00:fe::1/64 dev vc nodad
+	ip -n "$NS_S" addr add fd00:fe::2/64 dev vs nodad
+	ip -n "$NS_C" link set vc up
+	ip -n "$NS_S" link set vs up
+}

@@ -33,7 +33,8 @@ import sys
 import time
 
 
-def serve(port, echo=True):
+def listeners(port):
+    """A selector with listeners on 0.0.0.0 and [::] at port."""
     sel = selectors.DefaultSelector()
     for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
         s = socket.socket(fam, socket.SOCK_STREAM)
@@ -43,6 +44,11 @@ def serve(port, echo=True):
         s.bind((addr, port))
         s.listen(512)
         sel.register(s, selectors.EVENT_READ, "listen")
+    return sel
+
+
+def serve(port, echo=True):
+    sel = listeners(port)
     while True:
         for key, _ in sel.select():
             if key.data == "listen":
@@ -63,15 +69,7 @@ def serve(port, echo=True):
 
 
 def abort(port):
-    sel = selectors.DefaultSelector()
-    for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if fam == socket.AF_INET6:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind((addr, port))
-        s.listen(512)
-        sel.register(s, selectors.EVENT_READ, "listen")
+    sel = listeners(port)
     while True:
         for key, _ in sel.select():
             if key.data == "listen":
