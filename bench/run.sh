@@ -78,30 +78,30 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
 			else { pend = ($3 == want); val = $5 } }' "$NET" | med
 	}
-	# The floors (bench/floor.bpf.c: the same callbacks, an empty body;
-	# sfloor: plus a ring buffer record per event) are what the kernel
-	# costs whatever the program does: context only.
+	diff() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "nan" || b == "nan" || a == "" || b == "") ? "nan" : a - b }'; }
+	# Every budget is against a floor measured in the same run, so it
+	# holds on any VM: bench/floor.bpf.c asks for the same callbacks with
+	# an empty body (floor), plus an empty ring record per event (sfloor).
 	for w in rr crr bulk; do
-		verdict "all four: ns per callback, $w (bpf_stats median)" "$(cb all "$w")" "<=" 120
-		info "  kernel floor, empty program: ns per callback, $w" "$(cb floor "$w")"
-	done
-	for w in rr crr bulk; do
-		verdict "all four ns per callback minus peer ns per hit, $w" \
-			"$(awk -v a="$(cb all "$w")" -v b="$(cb peer "$w")" 'BEGIN { print (b == "nan") ? "nan" : a - b }')" "<=" 0
-		info "  all four BPF ns per transaction minus peer's, $w" \
-			"$(awk -v a="$(pertr all "$w")" -v b="$(pertr peer "$w")" 'BEGIN { print (b == "nan") ? "nan" : a - b }')"
+		verdict "all four: ns per callback over the floor's, $w" \
+			"$(diff "$(cb all "$w")" "$(cb floor "$w")")" "<=" 40
+		info "  floor, empty program: ns per callback, $w" "$(cb floor "$w")"
 	done
 	for w in rr crr; do
-		verdict "trace streaming: BPF ns per event, $w" "$(ev trace "$w")" "<=" 300
+		verdict "all four: $w rate / no program, minus the floor's" \
+			"$(diff "$(ratio all "$w")" "$(ratio floor "$w")")" ">=" -0.01
+		verdict "streaming: $w rate / no program, minus the streaming floor's" \
+			"$(diff "$(ratio trace "$w")" "$(ratio sfloor "$w")")" ">=" -0.015
+		info "  floor: $w rate / no program" "$(ratio floor "$w")"
+		info "  streaming floor: $w rate / no program" "$(ratio sfloor "$w")"
+		info "  tracepoint peer: $w rate / no program" "$(ratio peer "$w")"
 	done
 	verdict "trace streaming: wake-ups (IRQ work) per event" \
 		"$(awk -F'\t' '$1 == "cost" && $3 == "trace" { ev += $9; iw += $13 } END { print ev ? iw / ev : "nan" }' "$NET")" "<=" 0.01
+	# What the finer RTT histogram costs over the old one (floor + each).
 	for w in rr crr; do
-		verdict "all four: $w rate / no program (median ratio)" "$(ratio all "$w")" ">=" 0.97
-		verdict "streaming: $w rate / no program (median ratio)" "$(ratio trace "$w")" ">=" 0.95
-		info "  kernel floor, empty program: $w rate / no program" "$(ratio floor "$w")"
-		info "  streaming floor, + an empty ring record per event: $w" "$(ratio sfloor "$w")"
-		info "  tracepoint peer: $w rate / no program" "$(ratio peer "$w")"
+		info "finer RTT histogram: ns per callback over the old one, $w" \
+			"$(diff "$(cb hfine "$w")" "$(cb hlog2 "$w")")"
 	done
 fi
 ATT=$BENCH_OUT/attach.tsv
@@ -109,12 +109,17 @@ if [ -s "$ATT" ] && [[ " ${BENCHES[*]} " == *" attach "* ]]; then
 	a() { awk -F'\t' -v k="$1" '$1 == k { print $3 }' "$ATT" | med; }
 	# The platform's share: a process that does nothing, and libbpf's
 	# parse of the kernel's BTF that every CO-RE load pays.
-	verdict "hook createRuntime, Nth container (ms, median)" "$(a nth)" "<=" 3
-	verdict "hook createRuntime, Nth, podman index of 1000 (ms)" "$(a nth-index)" "<=" 3
+	verdict "hook createRuntime, Nth container, over /bin/true (ms)" \
+		"$(awk -v a="$(a nth)" -v b="$(a true)" 'BEGIN { print a - b }')" "<=" 1
+	verdict "hook createRuntime, Nth, podman index of 1000, over /bin/true (ms)" \
+		"$(awk -v a="$(a nth-index)" -v b="$(a true)" 'BEGIN { print a - b }')" "<=" 1
+	verdict "hook poststop, over /bin/true (ms)" \
+		"$(awk -v a="$(a poststop)" -v b="$(a true)" 'BEGIN { print a - b }')" "<=" 1
 	verdict "hook createRuntime, first container (ms, median)" "$(a first)" "<=" 40
-	verdict "hook poststop (ms, median)" "$(a poststop)" "<=" 3
 	info "  process floor: /bin/true, whole process (ms)" "$(a true)"
 	info "  libbpf reading and parsing the kernel's BTF (ms)" "$(a btf)"
+	mem=$(sed -n 's/.*on 256 possible CPUs: ~\([0-9]*\) KiB.*/\1/p' "$BENCH_OUT/attach.txt" 2>/dev/null)
+	verdict "kernel memory per container on 256 possible CPUs (KiB)" "${mem:-nan}" "<=" 64
 fi
 SC=$BENCH_OUT/scale.tsv
 if [ -s "$SC" ] && [[ " ${BENCHES[*]} " == *" scale "* ]]; then
@@ -128,8 +133,8 @@ if [ -s "$SC" ] && [[ " ${BENCHES[*]} " == *" scale "* ]]; then
 	verdict "stats --json with all attached (ms, median)" "$(s stats)" "<=" 200
 	verdict "Prometheus scrape of serve with all attached (ms, median)" "$(s scrape)" "<=" 200
 	mem=$(awk '/Slab\+Percpu:/ { for (i = 1; i <= NF; i++) if ($i == "B") print $(i - 1) }' "$BENCH_OUT/scale.txt" 2>/dev/null)
-	verdict "kernel memory per container, Slab+Percpu (KiB)" \
-		"$(awk -v b="$mem" 'BEGIN { print (b == "") ? "nan" : b / 1024 }')" "<=" 64
+	info "  kernel memory per container here, Slab+Percpu (KiB, noisy)" \
+		"$(awk -v b="$mem" 'BEGIN { print (b == "") ? "nan" : b / 1024 }')"
 	verdict "ns per callback with $last attached / with 2 (crr)" \
 		"$(awk -v a="$(s cb-"$last"-crr)" -v b="$(s cb-2-crr)" 'BEGIN { print a / b }')" "<=" 1.05
 fi

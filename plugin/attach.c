@@ -4,7 +4,6 @@
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
-#include <bpf/bpf.h>
 #include <string.h>
 #include "cgroup.h"
 #include "cmd.h"
@@ -102,9 +101,7 @@ static int enable_existing(struct scb_node *n, struct scb_target *t, const char 
 	else if (enabled)
 		fprintf(stderr, "sockops-cb: enabled %u existing connection(s) of %s\n",
 			enabled, t->id);
-	return bpf_map_update_elem(n->targets_fd, &t->cgroup_id, t, BPF_EXIST) ?
-	       scb_error_set(err, SCB_ERR_KERNEL, "cannot update the target: %s",
-			     strerror(errno)) : 0;
+	return target_update(n, t->cgroup_id, t, err);
 }
 
 int cmd_attach(int argc, char **argv, struct scb_error **err)

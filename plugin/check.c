@@ -39,6 +39,7 @@ struct check_ctx {
 	int errors;
 	int warnings;
 	bool chained;			/* some conflist chains sockops-cb */
+	bool silent;			/* a first pass for hook_config */
 };
 
 static const char check_doc[] =
@@ -78,6 +79,8 @@ static void finding(struct check_ctx *c, enum level lvl, const char *what, const
 	va_list ap;
 	cJSON *o;
 
+	if (c->silent)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -446,9 +449,14 @@ int cmd_check(int argc, char **argv, struct scb_error **err)
 	struct scb_config cfg;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &c);
-	/* Runtimes first: the installed hook says which config it passes. */
+	/* The installed hook says which config it passes: look, then report
+	 * in order. */
+	c.silent = true;
 	check_runtimes(&c);
+	c.silent = false;
+	c.chained = false;
 	check_config(&c, &cfg);
+	check_runtimes(&c);
 	check_bpffs(&c);
 	check_cgroup2(&c);
 	check_kernel(&c, &cfg);

@@ -342,6 +342,15 @@ static int get_pin(const char *name, int *fd, struct scb_error **err)
 	return 0;
 }
 
+uint64_t node_trace_lost(struct scb_node *n)
+{
+	__u32 slot = SCB_CONTROL_TRACE_LOST;
+	__u64 lost = 0;
+
+	bpf_map_lookup_elem(n->control_fd, &slot, &lost);
+	return lost;
+}
+
 static void node_init(struct scb_node *n)
 {
 	memset(n, 0, sizeof(*n));

@@ -37,6 +37,8 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
 /* NODE_READ for commands about traced targets: an empty node is an error. */
 int node_open_traced(struct scb_node *n, struct scb_error **err);
 void node_close(struct scb_node *n);
+/* Records trace readers dropped on this node since it was loaded. */
+uint64_t node_trace_lost(struct scb_node *n);
 /* Remove the program and maps once no link is left; force detaches
  * every link first, whatever version pinned it. */
 int node_unload(bool force, struct scb_error **err);

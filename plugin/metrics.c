@@ -3,7 +3,6 @@
  * node_exporter's textfile collector; `serve` answers scrapes with it.
  * Names follow Prometheus conventions: _total counters, seconds. */
 #include <argp.h>
-#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cmd.h"
@@ -238,8 +237,7 @@ int metrics_write(FILE *out, struct scb_error **err)
 	struct sample *xs = NULL;
 	struct scb_node n;
 	int count = 0, ret;
-	__u32 slot = SCB_CONTROL_TRACE_LOST;
-	__u64 lost = 0;
+	uint64_t lost = 0;
 	size_t f;
 
 	ret = node_open(&n, NODE_READ, err);
@@ -251,7 +249,7 @@ int metrics_write(FILE *out, struct scb_error **err)
 		return -1;
 	}
 	if (!ret)
-		bpf_map_lookup_elem(n.control_fd, &slot, &lost);
+		lost = node_trace_lost(&n);
 	node_close(&n);
 	fprintf(out, "# HELP " PFX "build_info The sockops-cb serving these metrics: its version "
 		     "and the build id of its BPF program (a node of another build is refused).\n"

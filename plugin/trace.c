@@ -137,7 +137,7 @@ static int name_of(struct trace_ctx *c, uint64_t key)
 		if (c->keys[i] == key)
 			return i;
 	slot = c->n_names < NAME_CACHE ? c->n_names++ : (int)(key % NAME_CACHE);
-	if (bpf_map_lookup_elem(c->n->targets_fd, &key, &c->names[slot]))
+	if (target_get(c->n, key, &c->names[slot]))
 		memset(&c->names[slot], 0, sizeof(c->names[slot]));
 	c->keys[slot] = key;
 	if (c->json)

@@ -1120,3 +1120,14 @@ scb_two_hosts()
 	ip -n "$NS_C" link set vc up
 	ip -n "$NS_S" link set vs up
 }
+
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or later.
+kernel_at_least()
+{
+	local v
+
+	v=$(uname -r)
+	v=${v%%-*}
+	awk -v v="$v" -v maj="$1" -v min="$2" 'BEGIN {
+		split(v, a, "."); exit !(a[1] > maj || (a[1] == maj && a[2] >= min)) }'
+}

@@ -18,6 +18,7 @@ PACKAGES=(
 	busybox-static iptables jq socat iproute2 util-linux valgrind strace
 	libmicrohttpd-dev prometheus gnuplot-nox python3-yaml procps
 	bpftrace python3
+	curl libxml2-utils libclang-rt-dev
 )
 
 # Print the packages of PACKAGES that dpkg does not list as installed.
@@ -45,6 +46,18 @@ install_packages()
 	# Only refresh the index when there is something to fetch: it is slow.
 	apt-get update -qq >&2
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# Debian starts prometheus.service on :9090 when systemd runs: the tests
+# start Prometheus servers of their own and leave nothing listening.
+stop_packaged_services()
+{
+	[ -d /run/systemd/system ] || return 0
+	if systemctl is-enabled --quiet prometheus 2>/dev/null ||
+		systemctl is-active --quiet prometheus 2>/dev/null; then
+		scb_msg "prometheus.service: stopped and disabled (the tests run their own)"
+		systemctl disable --now --quiet prometheus
+	fi
 }
 
 # A root filesystem with busybox and a link for each applet, so that
@@ -101,4 +114,5 @@ build_image()
 
 [ "$(id -u)" -eq 0 ] || { scb_msg "must run as root"; exit 1; }
 install_packages
+stop_packaged_services
 build_image
