@@ -61,25 +61,13 @@ wait_quiet()
 	fail "connections in $1 did not finish: $s"
 }
 
-# wait_listen NS PORT
-wait_listen()
-{
-	local i
-
-	for ((i = 0; i < 100; i++)); do
-		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
-		sleep 0.05
-	done
-	fail "nothing listens on $2 in $1"
-}
-
 # server CG [sink]: the echo server of tcpload.py (or one that drops what
 # it reads) in $NS_S, in cgroup CG.
 server()
 {
 	bg_in_ns "$1" "$NS_S" python3 "$TCPLOAD" "${2:-serve}" "$PORT"
 	SERVER_PID=$SCB_BG_PID
-	wait_listen "$NS_S" "$PORT"
+	scb_wait_listen "$NS_S" "$PORT"
 }
 
 # expect_equal WHAT OURS KERNEL
@@ -183,7 +171,7 @@ while True:
 	traced "$SRV" STATE
 	cgs=$SCB_CGROUP
 	bg_in_ns "$cgs" "$NS_S" python3 "$TCPLOAD" abort "$PORT"
-	wait_listen "$NS_S" "$PORT"
+	scb_wait_listen "$NS_S" "$PORT"
 	# SYNs to the black hole vanish; two SYN retries, then ETIMEDOUT.
 	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$blackhole" -j DROP
 	ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=1

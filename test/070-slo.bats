@@ -56,18 +56,6 @@ two_hosts()
 	run_scb attach --cgroup "${CG_S#"$(cgroup2_mount)"}" --name "$SRV" --flags "$1"
 }
 
-# listen_on NS PORT
-listen_on()
-{
-	local i
-
-	for ((i = 0; i < 100; i++)); do
-		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
-		sleep 0.05
-	done
-	fail "nothing listens on $2 in $1"
-}
-
 # bulk SECONDS: the client sends to the sink server for SECONDS over IPv4
 # and IPv6 (timeout ends it).
 bulk()
@@ -139,7 +127,7 @@ operator groups equal: True"
 
 	two_hosts STATE,RTT,RTO,RETRANS
 	bg_in_ns "$CG_S" "$NS_S" python3 "$TCPLOAD" sink "$PORT"
-	listen_on "$NS_S" "$PORT"
+	scb_wait_listen "$NS_S" "$PORT"
 	port_serve=$(scb_free_port)
 	start_serve "$port_serve"
 	port_prom=$(scb_free_port)
@@ -165,7 +153,7 @@ while True:
 	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$BLACKHOLE" -j DROP
 	ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_syn_retries=1
 	bg_in_ns "$CG_S" "$NS_S" python3 "$TCPLOAD" abort 5004
-	listen_on "$NS_S" 5004
+	scb_wait_listen "$NS_S" 5004
 	made=$(in_ns "$CG_C" "$NS_C" python3 "$TCPLOAD" fail "$SRV4" "$SRV6" 5004 5 \
 		"$CLOSED" "$BLACKHOLE" 2)
 	assert_equal "$made" "reset 10 refused 10 timedout 2"
@@ -200,7 +188,7 @@ while True:
 
 	two_hosts STATE,RTT
 	bg_in_ns "$CG_S" "$NS_S" python3 "$TCPLOAD" serve "$PORT"
-	listen_on "$NS_S" "$PORT"
+	scb_wait_listen "$NS_S" "$PORT"
 	port_serve=$(scb_free_port)
 	start_serve "$port_serve"
 	port_prom=$(scb_free_port)

@@ -1131,3 +1131,15 @@ kernel_at_least()
 	awk -v v="$v" -v maj="$1" -v min="$2" 'BEGIN {
 		split(v, a, "."); exit !(a[1] > maj || (a[1] == maj && a[2] >= min)) }'
 }
+
+# scb_wait_listen NS PORT: something listens on PORT in netns NS.
+scb_wait_listen()
+{
+	local i
+
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on $2 in $1"
+}

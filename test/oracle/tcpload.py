@@ -47,7 +47,8 @@ def listeners(port):
     return sel
 
 
-def serve(port, echo=True):
+def accept_loop(port, on_readable):
+    """Accept on port; on_readable(conn) returns True to keep the conn."""
     sel = listeners(port)
     while True:
         for key, _ in sel.select():
@@ -55,29 +56,26 @@ def serve(port, echo=True):
                 c, _ = key.fileobj.accept()
                 sel.register(c, selectors.EVENT_READ, "conn")
                 continue
-            c = key.fileobj
-            try:
-                data = c.recv(1 << 16)
-                if data and echo:
-                    c.sendall(data)
-                if data and not data.endswith(b"\n.\n"):
-                    continue
-            except OSError:
-                pass    # a reset: the peer is gone
-            sel.unregister(c)
-            c.close()
+            if not on_readable(key.fileobj):
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+
+
+def serve(port, echo=True):
+    def readable(c):
+        try:
+            data = c.recv(1 << 16)
+            if data and echo:
+                c.sendall(data)
+            return bool(data) and not data.endswith(b"\n.\n")
+        except OSError:
+            return False    # a reset: the peer is gone
+    accept_loop(port, readable)
 
 
 def abort(port):
-    sel = listeners(port)
-    while True:
-        for key, _ in sel.select():
-            if key.data == "listen":
-                c, _ = key.fileobj.accept()
-                sel.register(c, selectors.EVENT_READ, "conn")
-                continue
-            sel.unregister(key.fileobj)
-            key.fileobj.close()     # unread data: RST, TCPAbortOnData
+    # Closed with its data unread: the kernel sends a RST (TCPAbortOnClose).
+    accept_loop(port, lambda c: False)
 
 
 def reset_by_peer(fam, host, port):
