@@ -41,7 +41,6 @@
 #define SCB_ESTABLISHED_STATES						\
 	(1U << TCP_ESTABLISHED | 1U << TCP_CLOSE_WAIT | 1U << TCP_FIN_WAIT1 |	\
 	 1U << TCP_FIN_WAIT2 | 1U << TCP_CLOSING | 1U << TCP_LAST_ACK)
-#define SCB_NETNS_BIT	(1ULL << 63)
 
 /* Counters of netns targets and of cgroup targets kept in a hash
  * (SCB_STORE_HASH); entries made by user space, never by the program. */

@@ -34,6 +34,9 @@
 #define SCB_FLAG_WRITE_HDR_OPT		(1U << 6)
 #define SCB_FLAGS_KNOWN			0x7FU
 
+/* Keys of `targets`: a cgroup id, or a netns cookie with this bit set. */
+#define SCB_NETNS_BIT		(1ULL << 63)
+
 /* How a target was registered: by cgroup (hook, attach, CNI with cgroupPath)
  * or by network namespace cookie (CNI without cgroupPath). */
 enum scb_kind {

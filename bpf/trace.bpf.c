@@ -18,7 +18,6 @@
 
 #define AF_INET6	10
 #define TCP_CLOSE	7
-#define SCB_NETNS_BIT	(1ULL << 63)
 
 /* Set by the reader before load. */
 const volatile __u64 only_targets[SCB_GROUP_KEYS];	/* one container's; none: all */

@@ -30,8 +30,5 @@ extern bool scb_verbose;
 void scb_warn(const struct scb_error *err);
 /* Print one JSON object on one line and free it. */
 void json_print_line(struct cJSON *obj);
-/* Integers as exact JSON numbers, without cJSON's double round trip. */
-void json_add_u64(struct cJSON *obj, const char *key, unsigned long long v);
-void json_add_i64(struct cJSON *obj, const char *key, long long v);
 
 #endif

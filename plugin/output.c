@@ -26,21 +26,3 @@ void json_print_line(cJSON *obj)
 	}
 	cJSON_Delete(obj);
 }
-
-/* cJSON prints numbers as doubles and re-reads them to check: slow for
- * a stream of integers. These add the exact decimal text instead. */
-void json_add_u64(cJSON *obj, const char *key, unsigned long long v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%llu", v);
-	cJSON_AddRawToObject(obj, key, buf);
-}
-
-void json_add_i64(cJSON *obj, const char *key, long long v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", v);
-	cJSON_AddRawToObject(obj, key, buf);
-}

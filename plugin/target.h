@@ -10,7 +10,6 @@
 #include "sockops.h"
 #include "loader.h"
 
-#define SCB_NETNS_BIT (1ULL << 63)
 #define SCB_NETNS_LINK SCB_PIN_DIR "/netns-link"
 
 /* Attach t (id, names, flags filled in) to the cgroup directory cg_abs.
