@@ -28,14 +28,25 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-/* The node's maps: pinned by name, found in the light skeleton by offset. */
-#define NODE_MAP(m) { #m, offsetof(struct sockops_bpf, maps.m) }
+/* The node's maps: pinned by name, found in the light skeleton by offset,
+ * and, where struct scb_node has a descriptor for it, opened by
+ * node_open() into that field. This table drives load, open, close and
+ * unlink. */
+#define NO_FD ((size_t)-1)
+#define NODE_MAP(m, fd) { #m, offsetof(struct sockops_bpf, maps.m), fd }
 static const struct {
 	const char *name;
-	size_t off;
+	size_t off;		/* in the light skeleton */
+	size_t fd;		/* in struct scb_node, or NO_FD */
 } node_maps[] = {
-	NODE_MAP(targets), NODE_MAP(stats), NODE_MAP(trans), NODE_MAP(cgstats),
-	NODE_MAP(cgtrans), NODE_MAP(socks), NODE_MAP(control), NODE_MAP(meta),
+	NODE_MAP(targets, offsetof(struct scb_node, targets_fd)),
+	NODE_MAP(stats, offsetof(struct scb_node, stats_fd)),
+	NODE_MAP(trans, offsetof(struct scb_node, trans_fd)),
+	NODE_MAP(cgstats, offsetof(struct scb_node, cgstats_fd)),
+	NODE_MAP(cgtrans, offsetof(struct scb_node, cgtrans_fd)),
+	NODE_MAP(socks, NO_FD),
+	NODE_MAP(control, offsetof(struct scb_node, control_fd)),
+	NODE_MAP(meta, NO_FD),
 };
 
 #define N_NODE_MAPS (sizeof(node_maps) / sizeof(node_maps[0]))
@@ -351,11 +362,19 @@ uint64_t node_trace_lost(struct scb_node *n)
 	return lost;
 }
 
+static int *map_fd(struct scb_node *n, size_t i)
+{
+	return node_maps[i].fd == NO_FD ? NULL : (int *)((char *)n + node_maps[i].fd);
+}
+
 static void node_init(struct scb_node *n)
 {
-	memset(n, 0, sizeof(*n));
-	n->dir_fd = n->prog_fd = n->targets_fd = n->stats_fd = n->trans_fd = -1;
-	n->cgstats_fd = n->cgtrans_fd = n->control_fd = -1;
+	size_t i;
+
+	n->dir_fd = n->prog_fd = -1;
+	for (i = 0; i < N_NODE_MAPS; i++)
+		if (map_fd(n, i))
+			*map_fd(n, i) = -1;
 }
 
 /* Pins left by another build (other struct layouts, other code) would
@@ -379,11 +398,13 @@ static int check_build(struct scb_error **err)
 
 static int open_pins(struct scb_node *n, struct scb_error **err)
 {
-	if (get_pin("prog", &n->prog_fd, err) || get_pin("targets", &n->targets_fd, err) ||
-	    get_pin("trans", &n->trans_fd, err) || get_pin("cgstats", &n->cgstats_fd, err) ||
-	    get_pin("cgtrans", &n->cgtrans_fd, err) ||
-	    get_pin("stats", &n->stats_fd, err) || get_pin("control", &n->control_fd, err))
+	size_t i;
+
+	if (get_pin("prog", &n->prog_fd, err))
 		return -1;
+	for (i = 0; i < N_NODE_MAPS; i++)
+		if (map_fd(n, i) && get_pin(node_maps[i].name, map_fd(n, i), err))
+			return -1;
 	return check_build(err);
 }
 
@@ -423,17 +444,22 @@ int node_open_traced(struct scb_node *n, struct scb_error **err)
 	return ret;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 void node_close(struct scb_node *n)
 {
-	int *fds[] = { &n->prog_fd, &n->targets_fd, &n->stats_fd, &n->trans_fd, &n->cgstats_fd,
-		       &n->cgtrans_fd, &n->control_fd, &n->dir_fd };
 	size_t i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
+	for (i = 0; i < N_NODE_MAPS; i++)
+		if (map_fd(n, i))
+			close_fd(map_fd(n, i));
+	close_fd(&n->prog_fd);
+	close_fd(&n->dir_fd);
 }
 
 static int count_links(void)
