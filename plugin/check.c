@@ -99,18 +99,14 @@ static void finding(struct check_ctx *c, enum level lvl, const char *what, const
 
 static cJSON *read_json(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	cJSON *j = NULL;
+	cJSON *j;
 	char *text;
 	size_t len;
 
-	if (!f)
+	if (read_all_path(path, HOOK_JSON_MAX, &text, &len))
 		return NULL;
-	if (!read_all(f, HOOK_JSON_MAX, &text, &len)) {
-		j = cJSON_ParseWithLength(text, len);
-		free(text);
-	}
-	fclose(f);
+	j = cJSON_ParseWithLength(text, len);
+	free(text);
 	return j;
 }
 

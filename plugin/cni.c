@@ -307,32 +307,27 @@ struct removal {
 	const cJSON *keep;
 };
 
+/* Whether r removes attachment a of t: DEL names its (network, ifname)
+ * (without a network name, which the spec requires but DEL must not
+ * fail on, the ifname on every network); GC takes this network's that
+ * the runtime does not keep. */
+static bool removes(const struct removal *r, const struct scb_target *t,
+		    const struct scb_attachment *a)
+{
+	if (r->id)
+		return (!r->network[0] || !strcmp(a->network, r->network)) &&
+		       !strcmp(a->ifname, r->ifname);
+	return !strcmp(a->network, r->network) && !cni_attachment_valid(r->keep, t->id, a);
+}
+
 /* Drop t's attachments that r removes; true when t had some. */
 static bool remove_attachments(struct scb_target *t, const struct removal *r)
 {
 	bool changed = false;
 	int i;
 
-	/* A DEL without a network name (the spec requires one; DEL must
-	 * not fail) removes the ifname on every network. */
-	if (r->id && !r->network[0]) {
-		for (i = (int)t->n_attach - 1; i >= 0; i--)
-			if (!strcmp(t->attach[i].ifname, r->ifname)) {
-				attachment_remove(t, i);
-				changed = true;
-			}
-		return changed;
-	}
-	if (r->id) {
-		i = attachment_index(t, r->network, r->ifname);
-		if (i < 0)
-			return false;
-		attachment_remove(t, i);
-		return true;
-	}
 	for (i = (int)t->n_attach - 1; i >= 0; i--)
-		if (!strcmp(t->attach[i].network, r->network) &&
-		    !cni_attachment_valid(r->keep, t->id, &t->attach[i])) {
+		if (removes(r, t, &t->attach[i])) {
 			attachment_remove(t, i);
 			changed = true;
 		}

@@ -139,13 +139,15 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
  * rtt_samples (one atomic less per RTT callback). */
 static void add_shared(struct scb_stats *out, const struct scb_shared *sh)
 {
-	int i;
+	int i, j;
 
-	memcpy(out->states, sh->states, sizeof(out->states));
-	memcpy(out->rtt_hist, sh->rtt_hist, sizeof(out->rtt_hist));
-	out->rtt_samples = 0;
-	for (i = 0; i < SCB_RTT_SLOTS; i++)
+	for (i = 0; i < SCB_TCP_STATES; i++)
+		for (j = 0; j < SCB_TCP_STATES; j++)
+			out->states[i][j] += sh->states[i][j];
+	for (i = 0; i < SCB_RTT_SLOTS; i++) {
+		out->rtt_hist[i] += sh->rtt_hist[i];
 		out->rtt_samples += sh->rtt_hist[i];
+	}
 }
 
 /* A live cgroup target: 0, or -1 when key has no storage. */
@@ -194,13 +196,18 @@ static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
 	return 0;
 }
 
+/* Neither reader adds anything before it knows it can read it all. */
+int counters_add(struct scb_node *n, uint64_t key, struct scb_stats *out)
+{
+	if (!read_storage(n, key, out))
+		return 0;
+	return read_hash(n, key, out);
+}
+
 int counters_read(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!read_storage(n, key, out))
-		return 0;
-	memset(out, 0, sizeof(*out));
-	return read_hash(n, key, out);
+	return counters_add(n, key, out);
 }
 
 int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err)

@@ -27,5 +27,8 @@ int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct sc
 int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err);
 /* Sum of the per-CPU counters, from wherever they live. */
 int counters_read(struct scb_node *n, uint64_t key, struct scb_stats *out);
+/* The same, added to what out holds (maxima kept): one container's
+ * targets summed. -1, with out untouched, when key has no counters. */
+int counters_add(struct scb_node *n, uint64_t key, struct scb_stats *out);
 
 #endif

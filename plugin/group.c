@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,39 +102,13 @@ void group_list_free(struct group_list *l)
 	l->n = 0;
 }
 
-static void stats_add(struct scb_stats *dst, const struct scb_stats *src)
-{
-	uint64_t max = dst->rtt_max_us > src->rtt_max_us ? dst->rtt_max_us : src->rtt_max_us;
-	uint64_t streak = dst->rto_streak_max > src->rto_streak_max ? dst->rto_streak_max :
-				      src->rto_streak_max;
-	const __u64 *from = (const __u64 *)src;
-	__u64 *to = (__u64 *)dst;
-	size_t i, j;
-
-	/* The counters are u64 sums, but for two maxima. */
-	for (i = 0; i < offsetof(struct scb_stats, states) / sizeof(__u64); i++)
-		to[i] += from[i];
-	dst->rtt_max_us = max;
-	dst->rto_streak_max = streak;
-	for (i = 0; i < SCB_TCP_STATES; i++)
-		for (j = 0; j < SCB_TCP_STATES; j++)
-			dst->states[i][j] += src->states[i][j];
-	for (i = 0; i < SCB_RTT_SLOTS; i++)
-		dst->rtt_hist[i] += src->rtt_hist[i];
-}
-
 int group_stats(struct scb_node *n, const struct scb_group *g, struct scb_stats *out)
 {
-	struct scb_stats s;
 	int i, found = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < g->n_keys; i++) {
-		if (counters_read(n, g->keys[i], &s))
-			continue;
-		stats_add(out, &s);
-		found++;
-	}
+	for (i = 0; i < g->n_keys; i++)
+		found += !counters_add(n, g->keys[i], out);
 	return found ? 0 : -1;
 }
 

@@ -35,3 +35,17 @@ int read_all(FILE *in, size_t max, char **buf, size_t *len)
 	*len = n;
 	return 0;
 }
+
+int read_all_path(const char *path, size_t max, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	int ret, saved;
+
+	if (!f)
+		return -1;
+	ret = read_all(f, max, buf, len);
+	saved = errno;
+	fclose(f);
+	errno = saved;
+	return ret;
+}

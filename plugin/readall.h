@@ -9,5 +9,8 @@
  * success). Returns 0; -1 with errno on a read or memory error; -1 with
  * errno EFBIG when IN holds more than max bytes. */
 int read_all(FILE *in, size_t max, char **buf, size_t *len);
+/* The same for the file at path; -1 with errno also when it cannot be
+ * opened. */
+int read_all_path(const char *path, size_t max, char **buf, size_t *len);
 
 #endif

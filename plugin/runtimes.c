@@ -9,19 +9,6 @@
 
 #define CONF_MAX (1 << 20)
 
-static int read_text(const char *path, char **text)
-{
-	FILE *f = fopen(path, "re");
-	size_t len;
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = read_all(f, CONF_MAX, text, &len);
-	fclose(f);
-	return ret;
-}
-
 /* One line without its comment and surrounding blanks. */
 static void clean_line(const char *in, size_t n, char *out, size_t len)
 {
@@ -134,9 +121,10 @@ static void apply_file(struct runtime_dirs *d, const struct keys *k, const char 
 {
 	char one[1][RT_PATH_LEN];
 	char *text;
+	size_t len;
 	int n;
 
-	if (read_text(path, &text))
+	if (read_all_path(path, CONF_MAX, &text, &len))
 		return;
 	d->present = true;
 	if (k->hooks_table && (n = toml_strings(text, k->hooks_table, k->hooks_key, d->hooks,

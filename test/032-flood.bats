@@ -262,12 +262,19 @@ assert_exact()
 	assert_exact "$s0" "$s1" "$n"
 }
 
-@test "flood: trace --json into a pipe nobody reads: the loss is reported, and received plus lost is every event made" {
+# node_trace_lost: sockops_cb_trace_events_lost_total of `metrics`.
+node_trace_lost()
+{
+	"$SCB" metrics | awk '$1 == "sockops_cb_trace_events_lost_total" { print $2 }'
+}
+
+@test "flood: trace --json into a pipe nobody reads: the loss is reported (and counted in the node's metric), and received plus lost is every event made" {
 	local s0 s1 s2 out=$BATS_TEST_TMPDIR/trace.out err=$BATS_TEST_TMPDIR/trace.err
-	local lost received want gate events tpid
+	local lost received want gate events tpid m0
 
 	traced_server
 	s0=$(stats_json)
+	m0=$(node_trace_lost)
 
 	# stdout is a pipe that is not read until the flood is over; the trace
 	# wants to stop after 4 s.
@@ -306,6 +313,8 @@ assert_exact()
 	# Reported on stderr too, with the same count.
 	run cat "$err"
 	assert_output "sockops-cb: $lost events lost: the ring buffer was full"
+	# And in the node's metric, for an alert.
+	assert_equal "metric $(($(node_trace_lost) - m0))" "metric $lost"
 	# Every line is JSON; the events plus the lost ones are all that were
 	# emitted while the trace ran.
 	events=$(jq -r 'select(.event != "LOST") | .event' "$out") ||

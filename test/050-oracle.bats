@@ -204,6 +204,40 @@ while True:
 	expect_equal "server connect failures" "$(jq .connect_failed <<<"$STATS")" 0
 }
 
+# ss_data_segs NS FILTER: data_segs_out of the one established socket of
+# NS that the ss FILTER selects, as `ss -ti` shows it.
+ss_data_segs()
+{
+	ip netns exec "$1" ss -Htin state established "$2" |
+		grep -o '\bdata_segs_out:[0-9]*' | cut -d: -f2
+}
+
+@test "oracle: segments sent by closed connections equal ss -ti data_segs_out of the same sockets, both ends" {
+	local cgc cgs out=$BATS_TEST_TMPDIR/rr lport cli srv
+
+	traced "$CLI" STATE
+	cgc=$SCB_CGROUP
+	traced "$SRV" STATE
+	cgs=$SCB_CGROUP
+	server "$cgs"
+	# 200 request/answer exchanges over one connection, held open until
+	# ss has read both ends.
+	bg_in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" 200 0 "$out"
+	wait_until 30 test -s "$out"
+	lport=$(cat "$out")
+	cli=$(ss_data_segs "$NS_C" "sport = :$lport")
+	srv=$(ss_data_segs "$NS_S" "dport = :$lport")
+	[ "${cli:-0}" -ge 200 ] && [ "${srv:-0}" -ge 200 ] ||
+		fail "ss: client data_segs_out '$cli', server '$srv'"
+	touch "$out.done"
+	wait_quiet "$NS_C"
+	wait_quiet "$NS_S"
+	stats_json "$CLI"
+	expect_equal "client data segments" "$(jq .segs_out_closed <<<"$STATS")" "$cli"
+	stats_json "$SRV"
+	expect_equal "server data segments" "$(jq .segs_out_closed <<<"$STATS")" "$srv"
+}
+
 # The states the kernel reaches before it lets a program ask for
 # callbacks (tcp_connect, listen, accept): no STATE_CB can see them.
 BEFORE_FLAGS='SYN_SENT|LISTEN|SYN_RECV|NEW_SYN_RECV'
