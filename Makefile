@@ -28,10 +28,12 @@ CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 
 BIN := sockops-cb
 BPF_SRCS := bpf/sockops.bpf.c bpf/iters.bpf.c bpf/trace.bpf.c
-# The program through a light skeleton (the kernel does its CO-RE
-# relocations: no parse of the kernel's BTF at the first container); the
-# iterators, loaded for single commands, through an ordinary one.
-SKELS := $(OUTPUT)/sockops.lskel.h $(OUTPUT)/iters.skel.h $(OUTPUT)/trace.skel.h
+# The program through a light skeleton where the kernel does CO-RE itself
+# (5.17+: no parse of the kernel's BTF at the first container), through
+# an ordinary one (libbpf relocates) elsewhere; the iterators and the
+# trace program, loaded for single commands, through ordinary ones.
+SKELS := $(OUTPUT)/sockops.lskel.h $(OUTPUT)/sockops_core.skel.h \
+	 $(OUTPUT)/iters.skel.h $(OUTPUT)/trace.skel.h
 PLUGIN_SRCS := $(wildcard plugin/*.c)
 PLUGIN_OBJS := $(patsubst plugin/%.c,$(OUTPUT)/%.o,$(PLUGIN_SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(PLUGIN_OBJS))
@@ -55,11 +57,19 @@ $(OUTPUT) $(OUTPUT)/cni:
 	$(call msg,MKDIR,$@)
 	$(Q)mkdir -p $@
 
-# vmlinux.h is generated from the build host's BTF: CO-RE relocations make
-# the object run on any BTF kernel, so no per-arch copy is kept in git.
-$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+# vmlinux.h is kept per architecture in the tree (bpf/vmlinux/ARCH/, dumped
+# from a 6.18 kernel's BTF), as libbpf-bootstrap does: the build does not
+# depend on the build host's kernel, and CO-RE relocations (checked with
+# bpf_core_field_exists where a field changed) fit the object to each
+# kernel from 5.10. An architecture without a copy uses the host's BTF.
+VMLINUX_H := $(wildcard bpf/vmlinux/$(ARCH)/vmlinux.h)
+$(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
 	$(call msg,VMLINUX,$@)
+ifneq ($(VMLINUX_H),)
+	$(Q)cp $(VMLINUX_H) $@
+else
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+endif
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/target.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
@@ -71,6 +81,12 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/ta
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# The same object as sockops.lskel.h, under another name: both skeletons
+# are linked in.
+$(OUTPUT)/sockops_core.skel.h: $(OUTPUT)/sockops.bpf.o | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name sockops_core > $@
 
 $(OUTPUT)/%.lskel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 	$(call msg,GEN-SKEL,$@)

@@ -4,10 +4,18 @@
 #ifndef __SCB_TARGET_BPF_H
 #define __SCB_TARGET_BPF_H
 
-/* The cgroup a socket was created in (the kernel's sk_cgrp_data). */
+#include <bpf/bpf_core_read.h>
+
+/* The cgroup a socket was created in (the kernel's sk_cgrp_data), or
+ * NULL. Before 5.15 sk_cgrp_data held the pointer as an integer shared
+ * with net_cls data, which a BPF program cannot follow: there nothing is
+ * known of the socket's cgroup (user space refuses what needs it:
+ * nested targets, trace, netns registration; docs/kernels.md). */
 static __always_inline struct cgroup *tcp_sock_cgroup(struct tcp_sock *tp)
 {
-	return tp ? tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup : NULL;
+	if (!tp || !bpf_core_field_exists(struct sock_cgroup_data, cgroup))
+		return NULL;
+	return tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
 }
 
 /* Walk up from cg: the id of the first cgroup that is stop_id or a live

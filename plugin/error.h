@@ -15,6 +15,9 @@ enum scb_code {
 	SCB_ERR_KERNEL = 101,	/* BPF load/attach/pin failed */
 	SCB_ERR_CGROUP = 102,	/* cgroup missing or unreadable */
 	SCB_ERR_NOT_FOUND = 103,
+	/* The kernel lacks a feature: the hook and CNI say so and let the
+	 * container run, whatever onError says. */
+	SCB_ERR_UNSUPPORTED = 104,
 };
 
 struct scb_error {

@@ -16,10 +16,12 @@
 #include <bpf/libbpf.h>
 #include "sockops.h"
 #include "sockops.lskel.h"
+#include "sockops_core.skel.h"
 #include "iters.skel.h"
 #include "trace.skel.h"
 #include "bpf_id.h"
 #include "cmd.h"
+#include "kfeatures.h"
 #include "loader.h"
 
 #define MOUNT_LOCK "/run/sockops-cb.mount.lock"
@@ -145,22 +147,6 @@ static int lock_dir(struct scb_node *n, struct scb_error **err)
 /* What -v shows of a failed load: the verifier's log. */
 #define LOAD_LOG_SIZE (1 << 20)
 
-static int pin_maps(struct sockops_bpf *skel, struct scb_error **err)
-{
-	const struct bpf_map_desc *map;
-	char path[256];
-	size_t i;
-
-	for (i = 0; i < N_NODE_MAPS; i++) {
-		map = (const void *)((const char *)skel + node_maps[i].off);
-		map_pin_path(i, path, sizeof(path));
-		if (bpf_obj_pin(map->map_fd, path))
-			return scb_error_set(err, SCB_ERR_KERNEL, "cannot pin %s: %s", path,
-					     strerror(errno));
-	}
-	return 0;
-}
-
 static int pin_prog(int fd, const char *path, struct scb_error **err)
 {
 	if (bpf_obj_pin(fd, path))
@@ -169,25 +155,32 @@ static int pin_prog(int fd, const char *path, struct scb_error **err)
 	return 0;
 }
 
-/* Load both entry points and the maps, and pin them; the cgroup
- * program's pin is written last: it means "node ready". Through the
- * light skeleton the kernel itself relocates the CO-RE accesses, so
- * libbpf never reads the kernel's BTF here (39 of the first container's
- * 60 ms on a slow VM, docs/performance.md). Pins that a load killed
- * half-way left are removed first. */
-static int load_and_pin(struct scb_error **err)
+/* What a load leaves for pinning; the skeleton it came from owns the
+ * descriptors until it is destroyed. */
+struct loaded {
+	int prog_fd;
+	int netns_prog_fd;	/* -1: the kernel cannot run it */
+	int map_fd[N_NODE_MAPS];
+};
+
+static int load_failed(const char *how, int ret, const char *log, struct scb_error **err)
 {
-	struct sockops_bpf *skel;
-	__u64 id = SCB_BPF_ID;
+	if (log && log[0])
+		fprintf(stderr, "%s\n", log);
+	return scb_error_set(err, SCB_ERR_KERNEL,
+			     "cannot load the BPF program (%s): %s (-v shows the verifier log)",
+			     how, strerror(-ret));
+}
+
+/* Through the light skeleton the kernel itself relocates the CO-RE
+ * accesses, so libbpf never reads the kernel's BTF here (most of the
+ * first container's time otherwise, docs/performance.md). */
+static int load_light(struct sockops_bpf *skel, struct loaded *l, struct scb_error **err)
+{
 	char *log = NULL;
-	__u32 zero = 0;
+	size_t i;
 	int ret;
 
-	unlink_node_pins();
-	skel = sockops_bpf__open();
-	if (!skel)
-		return scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
-				     strerror(errno));
 	if (scb_verbose && (log = calloc(1, LOAD_LOG_SIZE))) {
 		skel->ctx.log_level = 1;
 		skel->ctx.log_size = LOAD_LOG_SIZE;
@@ -195,27 +188,91 @@ static int load_and_pin(struct scb_error **err)
 	}
 	ret = sockops_bpf__load(skel);
 	if (ret) {
-		if (log)
-			fprintf(stderr, "%s\n", log);
-		scb_error_set(err, SCB_ERR_KERNEL,
-			      "cannot load the BPF program: %s (-v shows the verifier log)",
-			      strerror(-ret));
-		goto cleanup;
+		load_failed("light skeleton", ret, log, err);
+		free(log);
+		return -1;
 	}
-	ret = bpf_map_update_elem(skel->maps.meta.map_fd, &zero, &id, BPF_ANY);
-	if (ret) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot write the build id: %s",
-			      strerror(errno));
-		goto cleanup;
-	}
-	ret = pin_maps(skel, err);
-	if (!ret)
-		ret = pin_prog(skel->progs.scb_sockops_netns.prog_fd, SCB_NETNS_PROG_PIN, err);
-	if (!ret)
-		ret = pin_prog(skel->progs.scb_sockops.prog_fd, SCB_PROG_PIN, err);
-cleanup:
-	sockops_bpf__destroy(skel);
 	free(log);
+	l->prog_fd = skel->progs.scb_sockops.prog_fd;
+	l->netns_prog_fd = skel->progs.scb_sockops_netns.prog_fd;
+	for (i = 0; i < N_NODE_MAPS; i++)
+		l->map_fd[i] = ((const struct bpf_map_desc *)((const char *)skel +
+							     node_maps[i].off))->map_fd;
+	return 0;
+}
+
+/* Kernels before 5.17: libbpf relocates from the kernel's BTF. The netns
+ * entry point is left out where sock_ops cannot read a netns cookie. */
+static int load_core(struct sockops_core *skel, struct loaded *l, struct scb_error **err)
+{
+	bool netns = feature_has(SCB_FEAT_NETNS_COOKIE);
+	struct bpf_map *map;
+	size_t i;
+	int ret;
+
+	bpf_program__set_autoload(skel->progs.scb_sockops_netns, netns);
+	ret = sockops_core__load(skel);
+	if (ret)
+		return load_failed("libbpf CO-RE", ret, NULL, err);
+	l->prog_fd = bpf_program__fd(skel->progs.scb_sockops);
+	l->netns_prog_fd = netns ? bpf_program__fd(skel->progs.scb_sockops_netns) : -1;
+	for (i = 0; i < N_NODE_MAPS; i++) {
+		map = bpf_object__find_map_by_name(skel->obj, node_maps[i].name);
+		l->map_fd[i] = map ? bpf_map__fd(map) : -1;
+	}
+	return 0;
+}
+
+static int pin_loaded(const struct loaded *l, struct scb_error **err)
+{
+	__u64 id = SCB_BPF_ID;
+	__u32 zero = 0;
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < N_NODE_MAPS; i++) {
+		if (!strcmp(node_maps[i].name, "meta") &&
+		    bpf_map_update_elem(l->map_fd[i], &zero, &id, BPF_ANY))
+			return scb_error_set(err, SCB_ERR_KERNEL, "cannot write the build id: %s",
+					     strerror(errno));
+		map_pin_path(i, path, sizeof(path));
+		if (bpf_obj_pin(l->map_fd[i], path))
+			return scb_error_set(err, SCB_ERR_KERNEL, "cannot pin %s: %s", path,
+					     strerror(errno));
+	}
+	if (l->netns_prog_fd >= 0 && pin_prog(l->netns_prog_fd, SCB_NETNS_PROG_PIN, err))
+		return -1;
+	/* Last: the program's pin means "node ready". */
+	return pin_prog(l->prog_fd, SCB_PROG_PIN, err);
+}
+
+/* Load both entry points and the maps, and pin them, by whichever way
+ * the kernel supports (probed, not read from its version). Pins that a
+ * load killed half-way left are removed first. */
+static int load_and_pin(struct scb_error **err)
+{
+	struct sockops_core *core = NULL;
+	struct sockops_bpf *light = NULL;
+	struct loaded l = { .prog_fd = -1, .netns_prog_fd = -1 };
+	int ret;
+
+	unlink_node_pins();
+	if (feature_has(SCB_FEAT_KERNEL_CORE)) {
+		light = sockops_bpf__open();
+		ret = light ? load_light(light, &l, err) : -1;
+	} else {
+		core = sockops_core__open();
+		ret = core ? load_core(core, &l, err) : -1;
+	}
+	if (!light && !core)
+		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
+			      strerror(errno));
+	if (!ret)
+		ret = pin_loaded(&l, err);
+	if (ret)
+		unlink_node_pins();
+	sockops_bpf__destroy(light);
+	sockops_core__destroy(core);
 	return ret ? -1 : 0;
 }
 
@@ -332,8 +389,11 @@ fail:
 
 int node_netns_prog(struct scb_error **err)
 {
-	int fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
+	int fd;
 
+	if (feature_require(SCB_FEAT_NETNS_COOKIE, "registering a pod by its network namespace", err))
+		return -1;
+	fd = bpf_obj_get(SCB_NETNS_PROG_PIN);
 	if (fd < 0)
 		scb_error_set(err, SCB_ERR_KERNEL,
 			      "cannot open %s: %s (pinned by an older sockops-cb? `unload --force` and re-attach)",
