@@ -23,6 +23,7 @@
 #include "config.h"
 #include "flagnames.h"
 #include "gc.h"
+#include "kfeatures.h"
 #include "kflags.h"
 #include "loader.h"
 #include "readall.h"
@@ -402,6 +403,22 @@ static void check_kernel(struct check_ctx *c, const struct scb_config *cfg)
 	}
 }
 
+/* Each probed feature: what it needs, and what is lost without it. */
+static void check_features(struct check_ctx *c)
+{
+	const struct scb_feature_info *fi;
+	int f;
+
+	for (f = 0; f < SCB_N_FEATURES; f++) {
+		fi = feature_info(f);
+		if (feature_has(f))
+			finding(c, LVL_OK, "feature", "%s: yes (%s)", fi->name, fi->needs);
+		else
+			finding(c, LVL_WARN, "feature", "%s: no, this kernel lacks %s: %s", fi->name,
+				fi->needs, fi->without);
+	}
+}
+
 static void check_node(struct check_ctx *c)
 {
 	struct scb_error *err = NULL;
@@ -456,6 +473,7 @@ int cmd_check(int argc, char **argv, struct scb_error **err)
 	check_bpffs(&c);
 	check_cgroup2(&c);
 	check_kernel(&c, &cfg);
+	check_features(&c);
 	if (geteuid())
 		finding(&c, LVL_ERROR, "node", "cannot read the node's pins: run as root");
 	else

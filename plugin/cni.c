@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "cmd.h"
 #include "cni.h"
+#include "kfeatures.h"
 #include "config.h"
 #include "netns.h"
 #include "readall.h"
@@ -220,7 +221,11 @@ static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct s
 	fill_target(&t, e, r, q);
 	/* Resolve untrusted inputs before touching any kernel state; the
 	 * netns must be real even when the cgroup is what we attach to. */
-	if (netns_cookie(e->netns, &cookie, err))
+	if (!cg && feature_require(SCB_FEAT_NETNS_COOKIE,
+				   "registering a pod by its network namespace (no runtimeConfig.cgroupPath)",
+				   err))
+		return -1;
+	if (netns_cookie(e->netns, cg ? NULL : &cookie, err))
 		return -1;
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
@@ -288,9 +293,10 @@ static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error 
 	if (cni_resolve(r, &q, err))
 		return -1;
 	if (q.traced && attach_pod(e, r, &q, err)) {
-		if (r->cfg.on_error != SCB_ON_ERROR_IGNORE)
+		if (!config_runs_untraced(&r->cfg, *err))
 			return -1;
-		scb_error_wrap(err, "pod %s runs untraced (onError=ignore)", r->pod_name);
+		scb_error_wrap(err, "pod %s runs untraced%s", r->pod_name,
+			       config_why_untraced(&r->cfg, *err));
 		scb_warn(*err);
 		scb_error_free(err);
 	}

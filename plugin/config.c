@@ -368,3 +368,14 @@ int config_resolve(const struct scb_config *cfg, const cJSON *annotations,
 	finish(cfg, req);
 	return 0;
 }
+
+bool config_runs_untraced(const struct scb_config *cfg, const struct scb_error *err)
+{
+	return cfg->on_error == SCB_ON_ERROR_IGNORE || (err && err->code == SCB_ERR_UNSUPPORTED);
+}
+
+const char *config_why_untraced(const struct scb_config *cfg, const struct scb_error *err)
+{
+	return err && err->code == SCB_ERR_UNSUPPORTED ? " (this kernel lacks a feature)"
+						       : " (onError=ignore)";
+}

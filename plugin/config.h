@@ -61,4 +61,10 @@ int config_resolve(const struct scb_config *cfg, const struct cJSON *annotations
 int config_request(const struct scb_config *cfg, const char *flags,
 		   const char *set, struct scb_request *req, struct scb_error **err);
 
+/* Whether a failed attach lets the container run untraced: onError
+ * says so, or the kernel lacks a feature (never a failed container). */
+bool config_runs_untraced(const struct scb_config *cfg, const struct scb_error *err);
+/* The reason, appended to the warning. */
+const char *config_why_untraced(const struct scb_config *cfg, const struct scb_error *err);
+
 #endif

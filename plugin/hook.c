@@ -127,8 +127,9 @@ static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 		return -1;
 	if (!req.traced)
 		return 0;
-	if (attach_container(st, &req, cfg->retain_stats, err) && cfg->on_error == SCB_ON_ERROR_IGNORE) {
-		scb_error_wrap(err, "container %.12s runs untraced (onError=ignore)", st->id);
+	if (attach_container(st, &req, cfg->retain_stats, err) && config_runs_untraced(cfg, *err)) {
+		scb_error_wrap(err, "container %.12s runs untraced%s", st->id,
+			       config_why_untraced(cfg, *err));
 		scb_warn(*err);
 		scb_error_free(err);
 		return 0;

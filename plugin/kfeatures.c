@@ -93,6 +93,7 @@ static const struct btf *kernel_btf(void)
 	return btf;
 }
 
+/* Whether the kernel has struct type, with member (NULL: any). */
 static bool btf_has_member(const char *type, const char *member)
 {
 	const struct btf *btf = kernel_btf();
@@ -105,6 +106,8 @@ static bool btf_has_member(const char *type, const char *member)
 	id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
 	if (id < 0)
 		return false;
+	if (!member)
+		return true;
 	t = btf__type_by_id(btf, id);
 	m = btf_members(t);
 	for (i = 0; i < btf_vlen(t); i++)
@@ -172,7 +175,7 @@ static bool probe(enum scb_feature f)
 	case SCB_FEAT_RINGBUF:
 		return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
 	case SCB_FEAT_TCP_ITER:
-		return btf_has_member("bpf_iter__tcp", "sk_common");
+		return btf_has_member("bpf_iter__tcp", NULL);
 	case SCB_FEAT_ITER_SETSOCKOPT:
 		return btf_has_enum_value("TCP_BPF_SOCK_OPS_CB_FLAGS");
 	default:

@@ -317,10 +317,14 @@ static int reuse_pinned_maps(struct bpf_object *obj, struct scb_error **err)
 static const struct {
 	const char *name;	/* the program in the object */
 	const char *what;	/* what a refusal costs the user */
+	bool by_cgroup;		/* finds targets from the socket's cgroup */
+	enum scb_feature needs;
 } iters[] = {
-	[SCB_ITER_CONNS] = { "scb_conns", "`conns` of a cgroup target" },
-	[SCB_ITER_CONNS_NETNS] = { "scb_conns_netns", "`conns` of a netns-registered pod" },
-	[SCB_ITER_ENABLE] = { "scb_enable", "enabling connections opened before an attach" },
+	[SCB_ITER_CONNS] = { "scb_conns", "`conns` of a cgroup target", true, SCB_FEAT_TCP_ITER },
+	[SCB_ITER_CONNS_NETNS] = { "scb_conns_netns", "`conns` of a netns-registered pod", false,
+				   SCB_FEAT_NETNS_COOKIE },
+	[SCB_ITER_ENABLE] = { "scb_enable", "enabling connections opened before an attach", true,
+			      SCB_FEAT_ITER_SETSOCKOPT },
 };
 
 int node_iter_prog(enum scb_iter which, struct scb_error **err)
@@ -329,6 +333,10 @@ int node_iter_prog(enum scb_iter which, struct scb_error **err)
 	struct iters_bpf *skel;
 	int ret, fd = -ENOENT;
 
+	if ((iters[which].by_cgroup &&
+	     feature_require(SCB_FEAT_SOCK_CGROUP, iters[which].what, err)) ||
+	    feature_require(iters[which].needs, iters[which].what, err))
+		return -EOPNOTSUPP;
 	skel = iters_bpf__open();
 	if (!skel) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",
@@ -364,6 +372,9 @@ struct trace_bpf *node_trace_prog(const uint64_t *only, int n_only, uint32_t mas
 	struct trace_bpf *skel;
 	int ret, i;
 
+	if (feature_require(SCB_FEAT_RINGBUF, "`trace`", err) ||
+	    feature_require(SCB_FEAT_SOCK_CGROUP, "`trace`", err))
+		return NULL;
 	skel = trace_bpf__open();
 	if (!skel) {
 		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the BPF object: %s",

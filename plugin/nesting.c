@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include "cgroup.h"
 #include "cgwalk.h"
+#include "kfeatures.h"
 #include "nesting.h"
 #include "sockops.h"
 #include "target.h"
@@ -68,6 +69,11 @@ int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **er
 		return -1;
 	if (!traced_above(n, cg_abs, root) && !traced_below(n, cg_abs))
 		return 0;
+	/* Without the socket's cgroup the outer link cannot tell its own
+	 * sockets from the inner target's: both would count them. */
+	if (feature_require(SCB_FEAT_SOCK_CGROUP,
+			    "a target inside (or around) another traced target", err))
+		return -1;
 	if (bpf_map_update_elem(n->control_fd, &i, &on, BPF_ANY))
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot switch on nested targets: %s",
 				     strerror(errno));

@@ -66,7 +66,7 @@ int netns_cookie(const char *path, uint64_t *cookie, struct scb_error **err)
 		return scb_error_set(err, SCB_ERR_ENV, "%s is not a network namespace",
 				     text_escape(path, esc, sizeof(esc)));
 	}
-	ret = cookie_via_socket(fd, cookie, err);
+	ret = cookie ? cookie_via_socket(fd, cookie, err) : 0;
 	close(fd);
 	return ret;
 }

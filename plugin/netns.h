@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "error.h"
 
+/* With cookie NULL, only checks that path is a network namespace. */
 int netns_cookie(const char *path, uint64_t *cookie, struct scb_error **err);
 
 #endif

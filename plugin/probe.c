@@ -9,12 +9,17 @@
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "flagnames.h"
+#include "kfeatures.h"
 #include "kflags.h"
 #include "sockops.h"
 
 static const char flags_doc[] =
 	"Show which sock_ops callback flags this kernel has (from its BTF) and\n"
-	"what each makes the kernel call the program for.\n"
+	"what each makes the kernel call the program for; then the other kernel\n"
+	"features sockops-cb uses, probed, with what is lost without each\n"
+	"(docs/kernels.md has the table per kernel). The RTT values are kernel\n"
+	"samples from Linux 6.10 and the smoothed RTT before (stats counts them\n"
+	"as rtt_smoothed).\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb flags\n"
@@ -75,6 +80,31 @@ static void print_flags(uint32_t supported, bool json)
 	}
 }
 
+/* The features other than flags that the kernel may lack (kfeatures.c). */
+static void print_features(bool json)
+{
+	const struct scb_feature_info *fi;
+	cJSON *o;
+	int f;
+
+	if (!json)
+		printf("\n%-22s %-9s %s\n", "FEATURE", "AVAILABLE", "NEEDS / WITHOUT IT");
+	for (f = 0; f < SCB_N_FEATURES; f++) {
+		fi = feature_info(f);
+		if (json) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "feature", fi->name);
+			cJSON_AddBoolToObject(o, "available", feature_has(f));
+			cJSON_AddStringToObject(o, "needs", fi->needs);
+			cJSON_AddStringToObject(o, "without", fi->without);
+			json_print_line(o);
+		} else {
+			printf("%-22s %-9s %s\n", fi->name, feature_has(f) ? "yes" : "no",
+			       feature_has(f) ? fi->needs : fi->without);
+		}
+	}
+}
+
 int cmd_flags(int argc, char **argv, struct scb_error **err)
 {
 	static const struct argp_option opts[] = {
@@ -91,5 +121,6 @@ int cmd_flags(int argc, char **argv, struct scb_error **err)
 	if (!json)
 		printf("%-22s %-5s %-9s %s\n", "FLAG", "BIT", "SUPPORTED", "THE KERNEL CALLS");
 	print_flags(supported & SCB_FLAGS_KNOWN, json);
+	print_features(json);
 	return 0;
 }

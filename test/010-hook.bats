@@ -563,9 +563,9 @@ check_true()
 		sed -n "s/^[[:space:]]*'BPF_SOCK_OPS_ALL_CB_FLAGS' val=\([0-9]*\)/\1/p")
 	[ -n "$all" ] || fail "bpftool shows no BPF_SOCK_OPS_ALL_CB_FLAGS"
 	run_scb flags --json
-	check "$(jq -sc '[.[] | select(.supported) | .bit] | add' <<<"$output")" . \
+	check "$(jq -sc '[.[] | select(.flag and .supported) | .bit] | add' <<<"$output")" . \
 		"$((all & 0x7f))" "the flags this kernel has"
-	check "$(jq -sc '[.[] | select(.supported | not) | .bit] | add // 0' <<<"$output")" . \
+	check "$(jq -sc '[.[] | select(.flag and (.supported | not)) | .bit] | add // 0' <<<"$output")" . \
 		"$((0x7f & ~all))" "the flags it lacks"
 	run_scb flags
 	assert_line --regexp "^RTT +0x08 +$( ((all & 8)) && echo yes || echo no) +RTT_CB once per RTT window"
