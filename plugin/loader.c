@@ -257,6 +257,10 @@ static int load_and_pin(struct scb_error **err)
 	int ret;
 
 	unlink_node_pins();
+	if (scb_verbose)
+		fprintf(stderr, "sockops-cb: loading the program through %s\n",
+			feature_has(SCB_FEAT_KERNEL_CORE) ? "the light skeleton (kernel CO-RE)"
+							  : "libbpf (CO-RE from the kernel's BTF)");
 	if (feature_has(SCB_FEAT_KERNEL_CORE)) {
 		light = sockops_bpf__open();
 		ret = light ? load_light(light, &l, err) : -1;
