@@ -182,6 +182,12 @@ for ((r = 1; r <= HOOK_ROUNDS; r++)); do
 			timed first "$r" hook createRuntime <"$BENCH_TMP/first.json"
 			timed poststop-first "$r" hook poststop <"$BENCH_TMP/first-stop.json"
 		fi
+		# The loader of kernels without kernel-side CO-RE (5.10-5.16).
+		if "$SCB" unload >/dev/null 2>&1; then
+			SOCKOPS_CB_LOADER=libbpf timed first-libbpf "$r" hook createRuntime \
+				<"$BENCH_TMP/first.json"
+			"$SCB" hook poststop <"$BENCH_TMP/first-stop.json" >/dev/null 2>&1
+		fi
 	fi
 	attach_bg
 	timed nth "$r" hook createRuntime <"$BENCH_TMP/nth.json"
@@ -299,7 +305,7 @@ VAL_CT=$(val_of cgtrans)
 
 echo
 echo "== Hook, whole process from outside: median (min-max) ms over the rounds =="
-for k in true btf version first poststop-first nth poststop nth-index poststop-index attach-cli detach-cli \
+for k in true btf version first first-libbpf poststop-first nth poststop nth-index poststop-index attach-cli detach-cli \
 	podman-nohook podman-hook; do
 	n=$(awk -F'\t' -v k="$k" '$1 == k' "$RAW" | grep -c .)
 	[ "$n" -gt 0 ] || continue
@@ -311,6 +317,7 @@ cat <<EOF
    true: /bin/true, the floor of any hook; btf: libbpf's read and parse of
    the kernel's BTF in process, part of every first load;
    first: createRuntime right after unload (load + verify + pin + attach);
+   first-libbpf: the same through libbpf's loader (kernels before 5.17);
    nth: with $ATTACH_N other containers attached; nth-index: the same with a
    podman storage index of $INDEX_N containers to read for the name.
 EOF

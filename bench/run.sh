@@ -116,6 +116,7 @@ if [ -s "$ATT" ] && [[ " ${BENCHES[*]} " == *" attach "* ]]; then
 	verdict "hook poststop, over /bin/true (ms)" \
 		"$(awk -v a="$(a poststop)" -v b="$(a true)" 'BEGIN { print a - b }')" "<=" 1
 	verdict "hook createRuntime, first container (ms, median)" "$(a first)" "<=" 40
+	info "  first container through libbpf's loader, kernels before 5.17 (ms)" "$(a first-libbpf)"
 	info "  process floor: /bin/true, whole process (ms)" "$(a true)"
 	info "  libbpf reading and parsing the kernel's BTF (ms)" "$(a btf)"
 	mem=$(sed -n 's/.*on 256 possible CPUs: ~\([0-9]*\) KiB.*/\1/p' "$BENCH_OUT/attach.txt" 2>/dev/null)
