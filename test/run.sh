@@ -6,7 +6,7 @@
 # everything, and ends with one line: "N passed, N failed".  Exits 1 on any
 # failure or when no test ran.
 #
-#   test/run.sh [--unit-only | --bats-only] [--sanitize] [FILE.bats...]
+#   test/run.sh [--unit-only | --bats-only] [--sanitize] [--kernels] [FILE.bats...]
 #
 # What counts (the README's "Tests" section says the same):
 #   - "passed" is the product behaviours verified: each unit case once (its
@@ -22,6 +22,9 @@
 #   - a TAP stream without exactly one plan ("1..N", first or last), with
 #     a plan it does not fill, or from a program that dies, is a failure.
 #
+# --kernels adds the kernel matrix (test/kernels/run.sh: Debian's 5.10, 6.1
+# and 6.12 kernels in qemu, the kernel-contract suite in each): each of its
+# tests counts once per kernel, as the behaviour on that kernel.
 # FILEs narrow the bats part (default test/*.bats).  --unit-only touches
 # nothing of the node: no podman, no `sockops-cb unload`, no containers.conf;
 # its leftover check only looks for the unit tests' own cgroups.  Expects
@@ -324,17 +327,37 @@ summary()
 	echo "$PASSED passed, $FAILED failed"
 }
 
+# run_kernel_matrix: test/kernels/run.sh's results ("ok - [KERNEL] NAME"),
+# its table printed as it comes; its own summary line is replaced by ours.
+run_kernel_matrix()
+{
+	local log=$TMP/kernels.log rc=0
+
+	echo "# kernel matrix: test/kernels/run.sh"
+	"$SCB_TEST_DIR/kernels/run.sh" 2>&1 | tee "$log" | grep -vE '^[0-9]+ passed, [0-9]+ failed$'
+	rc=${PIPESTATUS[0]}
+	tap_count "$log" bats
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+		not_ok "kernel matrix: test/kernels/run.sh exited $rc without a failed test"
+	fi
+	if ! grep -qE '^ok' "$log"; then
+		not_ok "kernel matrix: no kernel reported a result"
+	fi
+}
+
 usage()
 {
-	echo "usage: $0 [--unit-only | --bats-only] [--sanitize] [FILE.bats...]" >&2
+	echo "usage: $0 [--unit-only | --bats-only] [--sanitize] [--kernels] [FILE.bats...]" >&2
 	exit 2
 }
 
 UNIT=1
 BATS=1
 SANITIZE=
+KERNELS=
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernels) KERNELS=1 ;;
 	--unit-only) BATS= ;;
 	--bats-only) UNIT= ;;
 	--sanitize) SANITIZE=1 ;;
@@ -369,6 +392,7 @@ if [ $((PASSED + FAILED + SKIPPED + HARNESS_RAN)) -eq 0 ]; then
 	echo "# no test ran"
 	NONE_RAN=1
 fi
+[ -z "$KERNELS" ] || run_kernel_matrix
 check_leftovers
 [ -z "$BATS" ] || unload_node
 summary
