@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kfeatures.h"
+#include "kflags.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -119,23 +120,8 @@ static bool btf_has_member(const char *type, const char *member)
 static bool btf_has_enum_value(const char *name)
 {
 	const struct btf *btf = kernel_btf();
-	const struct btf_type *t;
-	const struct btf_enum *e;
-	__u32 i, j, n;
 
-	if (!btf)
-		return false;
-	n = btf__type_cnt(btf);
-	for (i = 1; i < n; i++) {
-		t = btf__type_by_id(btf, i);
-		if (!btf_is_enum(t))
-			continue;
-		e = btf_enum(t);
-		for (j = 0; j < btf_vlen(t); j++)
-			if (!strcmp(btf__name_by_offset(btf, e[j].name_off), name))
-				return true;
-	}
-	return false;
+	return btf && btf_enum_value(btf, name) >= 0;
 }
 
 static bool probe_netns_cookie(void)

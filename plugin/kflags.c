@@ -4,8 +4,7 @@
 #include <bpf/btf.h>
 #include "kflags.h"
 
-/* The value of enumerator name in the kernel's BTF, or -ENOENT. */
-static long long btf_enum_value(const struct btf *btf, const char *name)
+long long btf_enum_value(const struct btf *btf, const char *name)
 {
 	const struct btf_type *t;
 	const struct btf_enum *e;

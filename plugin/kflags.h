@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include "error.h"
 
+struct btf;
+
 int kernel_cb_flags(uint32_t *mask, struct scb_error **err);
+/* The value of enumerator name in btf, or -ENOENT. */
+long long btf_enum_value(const struct btf *btf, const char *name);
 
 #endif

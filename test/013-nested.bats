@@ -10,12 +10,10 @@ load helpers
 @test "nested: a traced container inside a traced pod is counted once, for the container" {
 	local pod ctr other port=47321 p c
 
-	make_cgroup
+	make_pod_cgroup ctr other
 	pod=$SCB_CGROUP
 	ctr=$pod/ctr
 	other=$pod/other
-	mkdir "$ctr" "$other" || fail "mkdir"
-	SCB_CGROUPS+=("$ctr" "$other")
 	p=$(safename)-pod
 	c=$(safename)-ctr
 	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE,RTT

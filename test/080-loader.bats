@@ -28,12 +28,10 @@ count_nested()
 {
 	local loader=$1 port=$2 pod ctr other p c
 
-	make_cgroup
+	make_pod_cgroup ctr other
 	pod=$SCB_CGROUP
 	ctr=$pod/ctr
 	other=$pod/other
-	mkdir "$ctr" "$other" || fail "mkdir"
-	SCB_CGROUPS+=("$ctr" "$other")
 	p=$(safename)-pod
 	c=$(safename)-ctr
 	export SOCKOPS_CB_LOADER=$loader
