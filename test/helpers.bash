@@ -14,7 +14,8 @@ load /usr/lib/bats/bats-assert/load.bash
 load /usr/lib/bats/bats-file/load.bash
 
 # shellcheck source=test/lib.sh
-source "$BATS_TEST_DIRNAME/lib.sh"
+# Beside this file, not the test's: test/kernels/contract.bats loads it too.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Unquoted where used: it may carry options, as in podman's own helpers.
 PODMAN=${PODMAN:-podman}
@@ -334,6 +335,19 @@ make_cgroup()
 	SCB_CGROUP=$cg2/scb-test-${1:-$(safename)}
 	SCB_CGROUPS+=("$SCB_CGROUP")
 	mkdir "$SCB_CGROUP" || fail "mkdir $SCB_CGROUP"
+}
+
+# make_pod_cgroup CHILD...: a test cgroup (SCB_CGROUP, the pod) with the
+# named child cgroups in it (containers), all removed by teardown.
+make_pod_cgroup()
+{
+	local child
+
+	make_cgroup
+	for child in "$@"; do
+		mkdir "$SCB_CGROUP/$child" || fail "mkdir $SCB_CGROUP/$child"
+		SCB_CGROUPS+=("$SCB_CGROUP/$child")
+	done
 }
 
 # run_in_cgroup CG CMD...: run CMD as a member of cgroup CG, so sockets it
