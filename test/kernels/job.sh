@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# job.sh: the kernel matrix's job, run INSIDE a guest by run.sh (through
+# vm.sh) in a fresh copy of the tree: test/setup.sh, make (on every kernel:
+# the binary is built where it runs), the kernel's feature probe, then the
+# contract suite through test/run.sh.  FULL=1 runs every test/*.bats too.
+# Lines starting "SCB-JOB " are data for run.sh.
+
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=test/lib.sh
+. test/lib.sh
+
+# datum KEY VALUE: a line for run.sh's table.
+datum()
+{
+	echo "SCB-JOB $1=$2"
+}
+
+host_facts()
+{
+	datum uname_r "$(uname -r)"
+	echo "# pid 1: $(cat /proc/1/comm); cgroup2 at $(cgroup2_mount);" \
+		"bpffs: $(awk '$3 == "bpf" { print $2 }' /proc/mounts | tr '\n' ' ')"
+	echo "# podman: $(podman info --format '{{.Host.CgroupManager}} {{.Host.OCIRuntime.Name}} {{.Host.NetworkBackend}}' 2>&1)"
+	# netem is a module on Debian's kernels; the contract's loss and delay
+	# tests need it.
+	if modprobe sch_netem; then echo "# sch_netem: loaded"; else echo "# sch_netem: modprobe failed"; fi
+}
+
+# timed KEY CMD...: run CMD, its wall time as datum KEY_s.
+timed()
+{
+	local key=$1 t0 rc=0
+
+	shift
+	t0=$(date +%s)
+	"$@" || rc=$?
+	datum "${key}_s" $(($(date +%s) - t0))
+	return "$rc"
+}
+
+# The product's own view of the kernel: printed whole, and one line for
+# the table.
+feature_probe()
+{
+	local sup all
+
+	echo "# ./sockops-cb flags:"
+	./sockops-cb flags 2>&1 | sed 's/^/#   /' || true
+	echo "# ./sockops-cb check:"
+	./sockops-cb check 2>&1 | sed 's/^/#   /' || true
+	sup=$(./sockops-cb flags --json 2>/dev/null | jq -s '[.[] | select(.supported)] | length') || sup=?
+	all=$(./sockops-cb flags --json 2>/dev/null | jq -s 'length') || all=?
+	datum features "flags $sup/$all$(./sockops-cb flags --json 2>/dev/null |
+		jq -rs '[.[] | select(.supported | not) | .flag] | if length > 0 then " (no " + join(",") + ")" else "" end' || true)"
+}
+
+main()
+{
+	local files=()
+
+	host_facts
+	if ! timed setup bash test/setup.sh >/dev/null; then
+		echo "not ok - setup: test/setup.sh failed on $(uname -r)"
+		return 1
+	fi
+	if ! timed build make -s -j2; then
+		echo "not ok - build: make failed on $(uname -r)"
+		return 1
+	fi
+	feature_probe
+	if [ "${FULL:-}" = 1 ]; then
+		files=(test/*.bats test/kernels/contract.bats)
+	else
+		files=(${SCB_KERNEL_FILES:-test/kernels/contract.bats})
+	fi
+	timed tests test/run.sh --bats-only "${files[@]}"
+}
+
+main "$@"
