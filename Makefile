@@ -19,7 +19,7 @@ VERSION := 0.1.0
 CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -DSCB_VERSION='"$(VERSION)"'
-INCLUDES := -I$(OUTPUT) -Ibpf -Iplugin
+INCLUDES := -I$(OUTPUT) -Ibpf -Ilib -Ioutput -Icmd
 LDLIBS := -lbpf -lelf -lz -lcjson
 # BPF sees the host's uapi headers only through -idirafter, as
 # libbpf-bootstrap does, so vmlinux.h types win.
@@ -34,9 +34,16 @@ BPF_SRCS := bpf/sockops.bpf.c bpf/iters.bpf.c bpf/trace.bpf.c
 # trace program, loaded for single commands, through ordinary ones.
 SKELS := $(OUTPUT)/sockops.lskel.h $(OUTPUT)/sockops_core.skel.h \
 	 $(OUTPUT)/iters.skel.h $(OUTPUT)/trace.skel.h
-PLUGIN_SRCS := $(wildcard plugin/*.c)
-PLUGIN_OBJS := $(patsubst plugin/%.c,$(OUTPUT)/%.o,$(PLUGIN_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(PLUGIN_OBJS))
+# lib/: the library (the node, targets, counters, config, kernel probes,
+# parsing); output/: formatting (tables, JSON lines, Prometheus text,
+# plots); both in libsockops-cb.a, which the unit tests link. cmd/: one
+# file per command, argument parsing and library calls.
+LIB_SRCS := $(wildcard lib/*.c output/*.c)
+CMD_SRCS := $(wildcard cmd/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CMD_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
+LIBSCB := $(OUTPUT)/libsockops-cb.a
+HDRS := $(wildcard lib/*.h output/*.h cmd/*.h) bpf/sockops.h bpf/rtthist.h
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 UNIT_BINS := $(patsubst test/unit/%.c,test/unit/%.t,$(UNIT_SRCS))
 
@@ -99,26 +106,32 @@ $(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/t
 	$(Q)echo "#define SCB_BPF_ID 0x$$(cat $^ | sha256sum | cut -c1-16)ULL" > $@
 
 # C objects wait for the skeleton they include.
-$(PLUGIN_OBJS): $(SKELS) $(OUTPUT)/bpf_id.h
+$(LIB_OBJS) $(CMD_OBJS): $(SKELS) $(OUTPUT)/bpf_id.h
 
-$(OUTPUT)/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h bpf/rtthist.h | $(OUTPUT)
+$(OUTPUT)/%.o: %.c $(HDRS) | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
-$(BIN): $(PLUGIN_OBJS)
+$(LIBSCB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BIN): $(CMD_OBJS) $(LIBSCB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 	$(Q)mkdir -p $(OUTPUT)/cni && ln -sf ../../$(BIN) $(OUTPUT)/cni/$(BIN)
 
-test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIB_OBJS)
+test/unit/%.t: test/unit/%.c test/unit/tap.h $(LIBSCB)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(LIBSCB) $(LDLIBS) -o $@
 
 # Sanitizer builds of the library objects: unit tests under ASan+UBSan
 # (make check-sanitize, run by make test) and libFuzzer harnesses (make fuzz).
 SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	     -fno-sanitize-recover=undefined
 SAN_OBJS := $(patsubst $(OUTPUT)/%.o,$(OUTPUT)/san/%.o,$(LIB_OBJS))
+SAN_LIB := $(OUTPUT)/san/libsockops-cb.a
 SAN_UNIT_BINS := $(patsubst test/unit/%.c,$(OUTPUT)/san/%.t,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst test/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
@@ -127,18 +140,23 @@ FUZZ_SECONDS ?= 60
 $(OUTPUT)/san $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/san/%.o: plugin/%.c $(wildcard plugin/*.h) bpf/sockops.h $(SKELS) $(OUTPUT)/bpf_id.h | $(OUTPUT)/san
+$(OUTPUT)/san/%.o: %.c $(HDRS) $(SKELS) $(OUTPUT)/bpf_id.h | $(OUTPUT)/san
 	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -Wall -D_GNU_SOURCE \
 		-DSCB_VERSION='"$(VERSION)"' $(INCLUDES) -c $< -o $@
 
-$(OUTPUT)/san/%.t: test/unit/%.c test/unit/tap.h $(SAN_OBJS) | $(OUTPUT)/san
-	$(call msg,CC-SAN,$@)
-	$(Q)$(CLANG) $(SAN_FLAGS) -D_GNU_SOURCE $(INCLUDES) $(filter %.c %.o,$^) $(LDLIBS) -o $@
+$(SAN_LIB): $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/fuzz/%: test/fuzz/%.c $(SAN_OBJS) | $(OUTPUT)/fuzz
+$(OUTPUT)/san/%.t: test/unit/%.c test/unit/tap.h $(SAN_LIB) | $(OUTPUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) $(SAN_FLAGS) -D_GNU_SOURCE $(INCLUDES) $< $(SAN_LIB) $(LDLIBS) -o $@
+
+$(OUTPUT)/fuzz/%: test/fuzz/%.c $(SAN_LIB) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE $(INCLUDES) $^ $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(SAN_FLAGS) -fsanitize=fuzzer -D_GNU_SOURCE $(INCLUDES) $< $(SAN_LIB) $(LDLIBS) -o $@
 
 .PHONY: check-sanitize
 check-sanitize: $(SAN_UNIT_BINS) $(UNIT_BINS)

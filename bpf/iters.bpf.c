@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* sockops-cb's iterators: the live connections of a target (`conns`) and
  * the flags of connections made before an attach. Loaded for one command
- * on the node's pinned maps (plugin/loader.c, node_iter_prog), never with
+ * on the node's pinned maps (lib/node_progs.c, node_iter_prog), never with
  * the program: some kernels refuse some iterator types. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

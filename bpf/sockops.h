@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Structs and constants shared by bpf/sockops.bpf.c and plugin/. */
+/* Structs and constants shared by the BPF programs and user space (lib/). */
 #ifndef __SOCKOPS_H
 #define __SOCKOPS_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `sockops-cb attach` / `detach`: tracing by hand on hosts with no
- * runtime hook, for a cgroup v2 directory the admin names. */
+/* `sockops-cb attach`: tracing by hand on hosts with no runtime hook,
+ * for a cgroup v2 directory the admin names. */
 #include <argp.h>
 #include <errno.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 		a->config = arg;
 		break;
 	case 'v':
-		scb_verbose = true;
+		loader_init(true);
 		break;
 	case 'F':
 		a->force = true;
@@ -149,107 +149,4 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 		ret = enable_existing(&n, &t, abs, err);
 	node_close(&n);
 	return ret ? scb_error_wrap(err, "attach %s", a.name) : 0;
-}
-
-static const char detach_doc[] =
-	"Stop tracing a target and remove its link, pins and map entries.\n"
-	"\n"
-	"NAME is the name given to attach, a container name, a full container id,\n"
-	"or a unique id prefix of at least 12 hex characters: never a shorter\n"
-	"prefix, so that one detach cannot remove a neighbour's tracing. It says\n"
-	"what it removed; a NAME that matches nothing is an error listing what is\n"
-	"traced.\n"
-	"\n"
-	"EXAMPLES:\n"
-	"    sockops-cb detach nginx\n"
-	"    sockops-cb detach 4f2a9c0e1b7d";
-
-static error_t one_arg_parse(int key, char *arg, struct argp_state *state)
-{
-	const char **name = state->input;
-
-	switch (key) {
-	case ARGP_KEY_ARG:
-		if (*name)
-			argp_usage(state);
-		*name = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!*name)
-			argp_error(state, "missing NAME");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
-int cmd_detach(int argc, char **argv, struct scb_error **err)
-{
-	static const struct argp_option opts[] = { {} };
-	const struct argp argp = { .options = opts, .parser = one_arg_parse,
-				   .args_doc = "NAME", .doc = detach_doc };
-	const char *name = NULL;
-	struct scb_group g = { 0 };
-	struct scb_node n;
-	struct scb_error *lookup = NULL;
-	bool found;
-	int ret, i;
-
-	argp_parse(&argp, argc, argv, 0, NULL, &name);
-	ret = node_open(&n, NODE_WRITE, err);
-	if (ret)
-		return ret > 0 ? 0 : -1;
-	/* Exact names only: a prefix could remove a neighbour's tracing. An
-	 * id with no entry still gets its stale pin removed, if any. */
-	if (!group_find_exact(&n, name, &g, &lookup))
-		name = g.t.id;
-	else if (!target_link_exists(name) || !text_valid_id(name)) {
-		*err = lookup;
-		node_close(&n);
-		return -1;
-	}
-	scb_error_free(&lookup);
-	/* The whole container: the hook's cgroup target and CNI's. */
-	ret = target_detach(&n, name, false, &found, err);
-	for (i = 0; !ret && i < g.n_keys; i++)
-		ret = target_drop(&n, g.keys[i], err);
-	if (!ret && g.t.name[0] && strcmp(g.t.name, name))
-		printf("detached %s (%s)\n", name, g.t.name);
-	else if (!ret)
-		printf("detached %s\n", name);
-	node_close(&n);
-	return ret;
-}
-
-static const char unload_doc[] =
-	"Remove the pinned program and maps from bpffs.\n"
-	"\n"
-	"Refuses while targets are attached, unless --force, which detaches them.\n"
-	"\n"
-	"EXAMPLES:\n"
-	"    sockops-cb unload\n"
-	"    sockops-cb unload --force";
-
-static error_t unload_parse(int key, char *arg, struct argp_state *state)
-{
-	bool *force = state->input;
-
-	if (key != 'f')
-		return ARGP_ERR_UNKNOWN;
-	*force = true;
-	return 0;
-}
-
-int cmd_unload(int argc, char **argv, struct scb_error **err)
-{
-	static const struct argp_option opts[] = {
-		{ "force", 'f', NULL, 0, "Detach every target first", 0 },
-		{},
-	};
-	const struct argp argp = { .options = opts, .parser = unload_parse, .doc = unload_doc };
-	bool force = false;
-
-	argp_parse(&argp, argc, argv, 0, NULL, &force);
-	return node_unload(force, err);
 }

@@ -25,7 +25,7 @@
 #include "gc.h"
 #include "kfeatures.h"
 #include "kflags.h"
-#include "loader.h"
+#include "node.h"
 #include "readall.h"
 #include "runtimes.h"
 

@@ -22,13 +22,9 @@ int cmd_serve(int argc, char **argv, struct scb_error **err);
 int cmd_conns(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cmd_check(int argc, char **argv, struct scb_error **err);
-int cni_main(struct scb_error **err);
-const char *cni_error_version(void);
+/* The CNI plugin's actions (cni.c), run by cni_skel_main (cniskel.c). */
+extern const struct cni_plugin cni_plugin;
 
-/* output.c: shared by the commands */
-extern bool scb_verbose;
-void scb_warn(const struct scb_error *err);
-/* Print one JSON object on one line and free it. */
-void json_print_line(struct cJSON *obj);
+#include "output.h"
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* CNI plugin role (SPEC.md 0.4.0, 1.0.0, 1.1.0), chained after the
- * interface plugins. ADD registers the pod: by cgroup when the runtime
+/* The CNI plugin's actions (SPEC.md 0.4.0, 1.0.0, 1.1.0), chained after
+ * the interface plugins; cniskel.c runs the protocol around them. ADD
+ * registers the pod: by cgroup when the runtime
  * passes runtimeConfig.cgroupPath (containerd, CRI-O), else by its netns
  * cookie (podman's CNI backend runs ADD before the cgroup exists). It
  * prints prevResult back unchanged. See docs/cni.md. */
@@ -12,130 +13,12 @@
 #include <cjson/cJSON.h>
 #include "cgroup.h"
 #include "cmd.h"
-#include "cni.h"
+#include "cniskel.h"
 #include "kfeatures.h"
 #include "config.h"
 #include "netns.h"
-#include "readall.h"
 #include "target.h"
 #include "text.h"
-
-#define CNI_STDIN_MAX		(16 << 20)
-#define CNI_POD_ANNOTATIONS	"io.kubernetes.cri.pod-annotations"
-#define CNI_VALID_ATTACHMENTS	"cni.dev/valid-attachments"
-
-/* 0.3.x: what flannel, Calico and Cilium conflists still declare. */
-static const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL };
-
-struct cni_env {
-	const char *command;
-	const char *container_id;
-	const char *netns;
-	const char *ifname;
-	const char *args;
-};
-
-
-/* Copied out of the request: the error JSON is printed after it is freed. */
-static char cni_version[16] = "1.1.0";
-
-/* The version error JSON answers in: the caller's when we know it. */
-const char *cni_error_version(void)
-{
-	return cni_version;
-}
-
-static bool version_supported(const char *v)
-{
-	const char *const *p;
-
-	for (p = cni_versions; *p; p++)
-		if (!strcmp(v, *p))
-			return true;
-	return false;
-}
-
-static int read_stdin(char **buf, size_t *len, struct scb_error **err)
-{
-	if (!read_all(stdin, CNI_STDIN_MAX, buf, len))
-		return 0;
-	if (errno == EFBIG)
-		return scb_error_set(err, SCB_ERR_DECODE, "stdin is over %d MiB",
-				     CNI_STDIN_MAX >> 20);
-	return scb_error_set(err, SCB_ERR_DECODE, "cannot read stdin: %s", strerror(errno));
-}
-
-static int need_env(const char *name, const char *val, struct scb_error **err)
-{
-	if (!val || !*val)
-		return scb_error_set(err, SCB_ERR_ENV, "environment variable %s is required", name);
-	return 0;
-}
-
-/* CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=name" */
-void cni_arg(const char *args, const char *key, char *out, size_t len)
-{
-	size_t klen = strlen(key);
-	const char *p = args, *end;
-	char val[256];
-	size_t n;
-
-	out[0] = '\0';
-	while (p && *p) {
-		end = strchr(p, ';');
-		n = end ? (size_t)(end - p) : strlen(p);
-		if (n > klen && !strncmp(p, key, klen) && p[klen] == '=') {
-			n -= klen + 1;
-			if (n >= sizeof(val))
-				n = sizeof(val) - 1;
-			memcpy(val, p + klen + 1, n);
-			val[n] = '\0';
-			text_label(out, len, val);
-			return;
-		}
-		p = end ? end + 1 : NULL;
-	}
-}
-
-int cni_parse(const char *buf, size_t len, struct cni_req *r, bool need_version,
-	      struct scb_error **err)
-{
-	const cJSON *v, *name;
-
-	r->conf = cJSON_ParseWithLength(buf, len);
-	if (!r->conf || !cJSON_IsObject(r->conf))
-		return scb_error_set(err, SCB_ERR_DECODE,
-				     "stdin is not a JSON object (the network configuration)");
-	v = cJSON_GetObjectItemCaseSensitive(r->conf, "cniVersion");
-	if (v && cJSON_IsString(v) && version_supported(v->valuestring))
-		snprintf(cni_version, sizeof(cni_version), "%s", v->valuestring);
-	if (need_version && (!cJSON_IsString(v) || !version_supported(v->valuestring)))
-		return scb_error_set(err, 1, "incompatible CNI version %s (supported: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0)",
-				     cJSON_IsString(v) ? v->valuestring : "(missing)");
-	name = cJSON_GetObjectItemCaseSensitive(r->conf, "name");
-	r->name = cJSON_IsString(name) ? name->valuestring : "";
-	r->prev = cJSON_GetObjectItemCaseSensitive(r->conf, "prevResult");
-	r->rc = cJSON_GetObjectItemCaseSensitive(r->conf, "runtimeConfig");
-	if (r->rc && !cJSON_IsObject(r->rc))
-		return scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig must be an object");
-	return 0;
-}
-
-/* GC keeps what the runtime lists in cni.dev/valid-attachments. */
-static bool cni_attachment_valid(const cJSON *keep, const char *id,
-				 const struct scb_attachment *att)
-{
-	const cJSON *a, *cid, *ifn;
-
-	cJSON_ArrayForEach(a, keep) {
-		cid = cJSON_GetObjectItemCaseSensitive(a, "containerID");
-		ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
-		if (cJSON_IsString(cid) && !strcmp(cid->valuestring, id) &&
-		    (!cJSON_IsString(ifn) || !strcmp(ifn->valuestring, att->ifname)))
-			return true;
-	}
-	return false;
-}
 
 /* Index of (network, ifname) among t's attachments, -1 if absent. */
 static int attachment_index(const struct scb_target *t, const char *network, const char *ifname)
@@ -156,10 +39,7 @@ static void attachment_remove(struct scb_target *t, int i)
 
 static int cni_check_link(const struct scb_target *t, struct scb_error **err)
 {
-	bool ok = t->kind == SCB_KIND_NETNS ? !access(SCB_NETNS_LINK, F_OK) :
-		  target_link_exists(t->id);
-
-	if (!ok)
+	if (!target_link_alive(t))
 		return scb_error_set(err, SCB_ERR_NOT_FOUND,
 				     "the sockops-cb link of container %.12s is gone; re-create the container",
 				     t->id);
@@ -237,35 +117,8 @@ static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct s
 	return ret;
 }
 
-static const cJSON *pod_annotations(const struct cni_req *r, struct scb_error **err)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(r->rc, CNI_POD_ANNOTATIONS);
 
-	if (a && !cJSON_IsObject(a) && !cJSON_IsNull(a)) {
-		scb_error_set(err, SCB_ERR_CONFIG, "runtimeConfig.%s must be an object",
-			      CNI_POD_ANNOTATIONS);
-		return NULL;
-	}
-	return cJSON_IsObject(a) ? a : NULL;
-}
 
-int cni_resolve(struct cni_req *r, struct scb_request *q, struct scb_error **err)
-{
-	const cJSON *ann;
-
-	if (config_from_json(r->conf, &r->cfg, err))
-		return -1;
-	ann = pod_annotations(r, err);
-	if (*err)
-		return -1;
-	return config_resolve(&r->cfg, ann, q, err);
-}
-
-void cni_req_free(struct cni_req *r)
-{
-	cJSON_Delete(r->conf);
-	r->conf = NULL;
-}
 
 static void print_prev(const struct cni_req *r)
 {
@@ -273,7 +126,7 @@ static void print_prev(const struct cni_req *r)
 
 	/* The result speaks the version the runtime asked for. */
 	cJSON_DeleteItemFromObjectCaseSensitive(out, "cniVersion");
-	cJSON_AddStringToObject(out, "cniVersion", cni_version);
+	cJSON_AddStringToObject(out, "cniVersion", cni_version_spoken());
 	json_print_line(out);
 }
 
@@ -281,8 +134,8 @@ static int cni_add(const struct cni_env *e, struct cni_req *r, struct scb_error 
 {
 	struct scb_request q;
 
-	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
-	    need_env("CNI_NETNS", e->netns, err) || need_env("CNI_IFNAME", e->ifname, err))
+	if (cni_need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    cni_need_env("CNI_NETNS", e->netns, err) || cni_need_env("CNI_IFNAME", e->ifname, err))
 		return -1;
 	if (!text_valid_id(e->container_id))
 		return scb_error_set(err, SCB_ERR_ENV,
@@ -396,8 +249,8 @@ static int cni_del(const struct cni_env *e, struct cni_req *r, struct scb_error 
 {
 	struct scb_attachment a;
 
-	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
-	    need_env("CNI_IFNAME", e->ifname, err))
+	if (cni_need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    cni_need_env("CNI_IFNAME", e->ifname, err))
 		return -1;
 	/* Nothing of ours can carry an invalid id: nothing to remove. */
 	if (!text_valid_id(e->container_id))
@@ -417,8 +270,8 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 	bool seen = false;
 	int ret;
 
-	if (need_env("CNI_CONTAINERID", e->container_id, err) ||
-	    need_env("CNI_NETNS", e->netns, err) || need_env("CNI_IFNAME", e->ifname, err))
+	if (cni_need_env("CNI_CONTAINERID", e->container_id, err) ||
+	    cni_need_env("CNI_NETNS", e->netns, err) || cni_need_env("CNI_IFNAME", e->ifname, err))
 		return -1;
 	if (!cJSON_IsObject(r->prev))
 		return scb_error_set(err, SCB_ERR_CONFIG, "CHECK needs prevResult");
@@ -442,30 +295,7 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 	return ret;
 }
 
-static int cni_version_cmd(struct cni_req *r)
-{
-	cJSON *o = cJSON_CreateObject(), *arr;
 
-	cJSON_AddStringToObject(o, "cniVersion", cni_version);
-	arr = cJSON_AddArrayToObject(o, "supportedVersions");
-	for (const char *const *p = cni_versions; *p; p++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(*p));
-	json_print_line(o);
-	return 0;
-}
-
-static int cni_status(struct scb_error **err)
-{
-	char mnt[4096];
-
-	if (cgroup2_mount(mnt, sizeof(mnt), err))
-		return scb_error_wrap(err, "not available");
-	if (access("/sys/fs/bpf", F_OK)) {
-		scb_error_set(err, 50, "not available: no /sys/fs/bpf to pin BPF objects in");
-		return -1;
-	}
-	return 0;
-}
 
 static int cni_gc(struct cni_req *r, struct scb_error **err)
 {
@@ -477,93 +307,9 @@ static int cni_gc(struct cni_req *r, struct scb_error **err)
 	return remove_targets(&(struct removal){ .network = r->name, .keep = keep }, err);
 }
 
-static void read_env(struct cni_env *e)
-{
-	e->command = getenv("CNI_COMMAND");
-	e->container_id = getenv("CNI_CONTAINERID");
-	e->netns = getenv("CNI_NETNS");
-	e->ifname = getenv("CNI_IFNAME");
-	e->args = getenv("CNI_ARGS");
-}
-
-/* Position of v in cni_versions, -1 if unknown: versions compare by it. */
-static int version_rank(const char *v)
-{
-	int i;
-
-	for (i = 0; cni_versions[i]; i++)
-		if (!strcmp(cni_versions[i], v))
-			return i;
-	return -1;
-}
-
-/* The spec's gates: CHECK came with 0.4.0, STATUS and GC with 1.1.0. A
- * command older configs cannot have asked for is the spec's error 1. */
-static int command_allowed(const char *cmd, struct scb_error **err)
-{
-	static const struct {
-		const char *cmd;
-		const char *since;
-	} gates[] = { { "CHECK", "0.4.0" }, { "STATUS", "1.1.0" }, { "GC", "1.1.0" } };
-	size_t i;
-
-	for (i = 0; i < sizeof(gates) / sizeof(gates[0]); i++)
-		if (!strcmp(cmd, gates[i].cmd) &&
-		    version_rank(cni_version) < version_rank(gates[i].since))
-			return scb_error_set(err, 1,
-					     "incompatible CNI version: %s needs cniVersion %s or later, not %s",
-					     cmd, gates[i].since, cni_version);
-	return 0;
-}
-
-static int dispatch(const struct cni_env *e, struct cni_req *r, struct scb_error **err)
-{
-	if (command_allowed(e->command, err))
-		return -1;
-	/* DEL is best effort, whatever the config (docs/cni.md). */
-	if (!r->name[0] && strcmp(e->command, "STATUS") && strcmp(e->command, "DEL"))
-		return scb_error_set(err, SCB_ERR_CONFIG,
-				     "the network configuration has no \"name\" (the spec requires one)");
-	if (!strcmp(e->command, "ADD"))
-		return cni_add(e, r, err);
-	if (!strcmp(e->command, "DEL"))
-		return cni_del(e, r, err);
-	if (!strcmp(e->command, "CHECK"))
-		return cni_check(e, r, err);
-	if (!strcmp(e->command, "STATUS"))
-		return cni_status(err);
-	if (!strcmp(e->command, "GC"))
-		return cni_gc(r, err);
-	return scb_error_set(err, SCB_ERR_ENV,
-			     "CNI_COMMAND \"%s\" is not one of ADD DEL CHECK VERSION STATUS GC",
-			     e->command);
-}
-
-int cni_main(struct scb_error **err)
-{
-	struct cni_req r = { 0 };
-	struct cni_env e;
-	char *buf = NULL;
-	size_t len;
-	int ret;
-
-	read_env(&e);
-	ret = read_stdin(&buf, &len, err);
-	if (!ret && !strcmp(e.command, "VERSION")) {
-		/* VERSION must answer even for a config it cannot use. */
-		scb_error_free(err);
-		cni_parse(buf, len, &r, false, err);
-		scb_error_free(err);
-		ret = cni_version_cmd(&r);
-	} else if (!ret) {
-		ret = cni_parse(buf, len, &r, true, err);
-		if (!ret) {
-			cni_arg(e.args, "K8S_POD_NAMESPACE", r.pod_ns, sizeof(r.pod_ns));
-			cni_arg(e.args, "K8S_POD_NAME", r.pod_name, sizeof(r.pod_name));
-			ret = dispatch(&e, &r, err);
-		}
-	}
-	cni_req_free(&r);
-	free(buf);
-	return ret;
-}
+const struct cni_plugin cni_plugin = {
+	.add = cni_add,
+	.del = cni_del,
+	.check = cni_check,
+	.gc = cni_gc,
+};

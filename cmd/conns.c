@@ -65,37 +65,6 @@ static error_t conns_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static int open_netns_iter(struct scb_error **err)
-{
-	union bpf_iter_link_info linfo = { 0 };
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .iter_info = &linfo,
-		    .iter_info_len = sizeof(linfo));
-	int prog_fd, socks_fd, link_fd = -1, iter_fd = -1;
-
-	prog_fd = node_iter_prog(SCB_ITER_CONNS_NETNS, err);
-	if (prog_fd < 0)
-		return -1;
-	socks_fd = bpf_obj_get(SCB_PIN_DIR "/socks");
-	if (socks_fd < 0) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot open %s/socks: %s", SCB_PIN_DIR,
-			      strerror(errno));
-		goto out;
-	}
-	linfo.map.map_fd = socks_fd;
-	link_fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &opts);
-	if (link_fd < 0 || (iter_fd = bpf_iter_create(link_fd)) < 0)
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot start the connection iterator: %s",
-			      strerror(errno));
-out:
-	if (link_fd >= 0)
-		close(link_fd);
-	if (prog_fd >= 0)
-		close(prog_fd);
-	if (socks_fd >= 0)
-		close(socks_fd);
-	return iter_fd;
-}
-
 static uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
@@ -198,7 +167,7 @@ static int conns_netns(struct print_ctx *p, struct scb_error **err)
 	ssize_t r;
 	int fd;
 
-	fd = open_netns_iter(err);
+	fd = node_socks_iter(err);
 	if (fd < 0)
 		return -1;
 	while ((r = read(fd, &c, sizeof(c))) == sizeof(c))
@@ -214,16 +183,10 @@ static int conns_cgroup(struct print_ctx *p, const struct scb_target *t,
 			struct scb_error **err)
 {
 	char abs[4096];
-	int prog_fd, ret;
 
 	if (cgroup_resolve(t->cgroup, abs, sizeof(abs), err))
 		return -1;
-	prog_fd = node_iter_prog(SCB_ITER_CONNS, err);
-	if (prog_fd < 0)
-		return -1;
-	ret = nsiter_cgroup(abs, prog_fd, sizeof(struct scb_conn), print_rec, p, err);
-	close(prog_fd);
-	return ret;
+	return node_iter_cgroup(SCB_ITER_CONNS, abs, sizeof(struct scb_conn), print_rec, p, err);
 }
 
 int cmd_conns(int argc, char **argv, struct scb_error **err)

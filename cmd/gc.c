@@ -1,39 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `sockops-cb gc`: find and remove what a crash, a lost poststop or a
- * removed cgroup left behind: links whose cgroup is gone, links with no
- * target, targets with no link, netns targets whose netns is gone,
- * counters with no target, an unused node-wide link. */
+/* `sockops-cb gc`: remove what no container owns any more (lib/gc.c
+ * finds it), saying what and why. */
 #include <argp.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
 #include "gc.h"
-#include "netns.h"
-#include "target.h"
-#include "text.h"
-
-#define GC_MAX_NETNS 65536
 
 struct gc_args {
 	bool json;
 	bool dry_run;
-	bool quiet;	/* only count (check) */
-};
-
-struct gc_ctx {
-	struct scb_node *n;
-	const struct gc_args *a;
-	int removed;
-	uint64_t *live;		/* cookies of live network namespaces */
-	int n_live;
-	bool live_known;
 };
 
 static const char gc_doc[] =
@@ -62,217 +38,21 @@ static error_t gc_parse(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static void report(struct gc_ctx *c, const char *what, const char *id, const char *why)
+static void print_removal(void *ctx, const char *what, const char *id, const char *why)
 {
+	const struct gc_args *a = ctx;
 	cJSON *o;
 
-	c->removed++;
-	if (c->a->quiet)
-		return;
-	if (!c->a->json) {
-		printf("%s %s %s: %s\n", c->a->dry_run ? "would remove" : "removed", what, id, why);
+	if (!a->json) {
+		printf("%s %s %s: %s\n", a->dry_run ? "would remove" : "removed", what, id, why);
 		return;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "removed", what);
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "reason", why);
-	cJSON_AddBoolToObject(o, "dry_run", c->a->dry_run);
+	cJSON_AddBoolToObject(o, "dry_run", a->dry_run);
 	json_print_line(o);
-}
-
-static bool find_by_id(struct scb_node *n, const char *id, struct scb_target *t)
-{
-	struct target_iter it = { 0 };
-
-	while (target_next(n, &it, t))
-		if (!strcmp(t->id, id))
-			return true;
-	return false;
-}
-
-static int drop_target(struct gc_ctx *c, const char *id, struct scb_error **err)
-{
-	bool found;
-
-	if (c->a->dry_run)
-		return 0;
-	return target_detach(c->n, id, false, &found, err);
-}
-
-static int gc_links(struct gc_ctx *c, struct scb_error **err)
-{
-	DIR *d = opendir(SCB_LINK_DIR);
-	struct scb_target t;
-	struct dirent *de;
-	char esc[160], id[SCB_ID_LEN];
-	int ret = 0;
-
-	if (!d)
-		return 0;
-	while (!ret && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		text_escape(de->d_name, esc, sizeof(esc));
-		target_pin_id(de->d_name, id, sizeof(id));
-		if (strchr(de->d_name, '.') || !text_valid_id(id)) {
-			report(c, "pin", esc, "not a name sockops-cb makes");
-			continue;
-		}
-		if (!find_by_id(c->n, id, &t)) {
-			report(c, "link", esc, "no target entry (an attach or detach was interrupted)");
-			ret = c->a->dry_run ? 0 : target_unpin_link(id, NULL, err);
-		} else if (!target_link_key(id)) {
-			report(c, "link", esc, "detached: its cgroup was removed without a poststop, or a detach was interrupted");
-			ret = drop_target(c, id, err);
-		}
-	}
-	closedir(d);
-	return ret;
-}
-
-static void add_live(struct gc_ctx *c, const char *path, struct stat *seen, int *n_seen)
-{
-	struct stat st;
-	uint64_t cookie;
-	struct scb_error *err = NULL;
-	int i;
-
-	if (stat(path, &st) || c->n_live >= GC_MAX_NETNS)
-		return;
-	for (i = 0; i < *n_seen; i++)
-		if (seen[i].st_ino == st.st_ino && seen[i].st_dev == st.st_dev)
-			return;
-	seen[(*n_seen)++] = st;
-	if (!netns_cookie(path, &cookie, &err))
-		c->live[c->n_live++] = cookie;
-	scb_error_free(&err);
-}
-
-static void scan_dir(struct gc_ctx *c, const char *dir, const char *suffix,
-		     struct stat *seen, int *n_seen)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d)) && *n_seen < GC_MAX_NETNS) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (suffix && (de->d_name[0] < '0' || de->d_name[0] > '9'))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix ? suffix : "");
-		add_live(c, path, seen, n_seen);
-	}
-	closedir(d);
-}
-
-/* Cookies of every netns a process or a bind mount keeps alive. */
-static void collect_live(struct gc_ctx *c)
-{
-	struct stat *seen = calloc(GC_MAX_NETNS, sizeof(*seen));
-	int n_seen = 0;
-
-	c->live = calloc(GC_MAX_NETNS, sizeof(*c->live));
-	c->live_known = seen && c->live;
-	if (c->live_known) {
-		scan_dir(c, "/run/netns", NULL, seen, &n_seen);
-		scan_dir(c, "/proc", "/ns/net", seen, &n_seen);
-	}
-	free(seen);
-}
-
-static bool cookie_live(struct gc_ctx *c, uint64_t cookie)
-{
-	int i;
-
-	if (!c->live_known)
-		collect_live(c);
-	if (!c->live_known)
-		return true;	/* cannot tell: keep */
-	for (i = 0; i < c->n_live; i++)
-		if (c->live[i] == cookie)
-			return true;
-	return false;
-}
-
-static int gc_targets(struct gc_ctx *c, struct scb_error **err)
-{
-	struct target_iter it = { 0 };
-	struct scb_target t;
-	char esc[160];
-
-	while (target_next(c->n, &it, &t)) {
-		if (t.removed_ns)
-			continue;
-		text_escape(t.id, esc, sizeof(esc));
-		if (t.kind == SCB_KIND_CGROUP && !target_link_exists(t.id))
-			report(c, "target", esc, "its link is gone");
-		else if (t.kind == SCB_KIND_NETNS && !cookie_live(c, it.key & ~SCB_NETNS_BIT))
-			report(c, "target", esc, "its network namespace is gone (no CNI DEL)");
-		else
-			continue;
-		if (!c->a->dry_run && target_drop(c->n, it.key, err))
-			return -1;
-		if (!c->a->dry_run)
-			it.started = false;
-	}
-	return 0;
-}
-
-/* Counter entries (stats, trans) whose target entry is gone. */
-static void gc_counters(struct gc_ctx *c, int fd, const char *what)
-{
-	struct scb_target t;
-	uint64_t key, next;
-	bool started = false;
-	char id[32];
-
-	while (!bpf_map_get_next_key(fd, started ? &key : NULL, &next)) {
-		key = next;
-		started = true;
-		if (!bpf_map_lookup_elem(c->n->targets_fd, &key, &t))
-			continue;
-		snprintf(id, sizeof(id), "0x%llx", (unsigned long long)key);
-		report(c, what, id, "no target entry");
-		if (!c->a->dry_run && !bpf_map_delete_elem(fd, &key))
-			started = false;
-	}
-}
-
-static int gc_stats(struct gc_ctx *c, struct scb_error **err)
-{
-	gc_counters(c, c->n->stats_fd, "counters");
-	gc_counters(c, c->n->trans_fd, "transitions");
-	return 0;
-}
-
-/* What gc would find, on node n. */
-static int gc_run(struct scb_node *n, const struct gc_args *a, int *found,
-		  struct scb_error **err)
-{
-	struct gc_ctx c = { .n = n, .a = a };
-	int ret;
-
-	ret = gc_links(&c, err);
-	if (!ret)
-		ret = gc_targets(&c, err);
-	if (!ret)
-		ret = gc_stats(&c, err);
-	if (!ret && !a->dry_run)
-		ret = target_netns_link_gc(n, err);
-	free(c.live);
-	*found = c.removed;
-	return ret;
-}
-
-int gc_leftovers(struct scb_node *n, int *count, struct scb_error **err)
-{
-	const struct gc_args a = { .dry_run = true, .quiet = true };
-
-	return gc_run(n, &a, count, err);
 }
 
 int cmd_gc(int argc, char **argv, struct scb_error **err)
@@ -291,7 +71,7 @@ int cmd_gc(int argc, char **argv, struct scb_error **err)
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
-	ret = gc_run(&n, &a, &found, err);
+	ret = node_gc(&n, a.dry_run, print_removal, &a, &found, err);
 	node_close(&n);
 	if (!ret && !a.json && !found)
 		printf("nothing to remove\n");

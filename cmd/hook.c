@@ -44,7 +44,7 @@ static error_t hook_parse(int key, char *arg, struct argp_state *state)
 		a->config = arg;
 		break;
 	case 'v':
-		scb_verbose = true;
+		loader_init(true);
 		break;
 	case ARGP_KEY_ARG:
 		if (a->stage)

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cmd.h"
-#include "loader.h"
+#include "cniskel.h"
+#include "node.h"
 
 const char *argp_program_version = "sockops-cb " SCB_VERSION;
 const char *argp_program_bug_address = "https://github.com/sockops-cb/sockops-cb/issues";
@@ -48,25 +49,6 @@ static void usage(FILE *out)
 		     "  --version  print the version\n");
 }
 
-/* CNI errors are JSON on stdout (SPEC.md "Error"), logs on stderr. */
-static int run_cni(void)
-{
-	struct scb_error *err = NULL;
-	cJSON *o;
-
-	if (!cni_main(&err))
-		return 0;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "cniVersion", cni_error_version());
-	cJSON_AddNumberToObject(o, "code", err ? err->code : SCB_ERR_INTERNAL);
-	cJSON_AddStringToObject(o, "msg", err && err->msg ? err->msg : "failed");
-	cJSON_AddStringToObject(o, "details", "sockops-cb CNI plugin");
-	json_print_line(o);
-	fprintf(stderr, "sockops-cb: %s\n", err && err->msg ? err->msg : "failed");
-	scb_error_free(&err);
-	return 1;
-}
-
 static int run_command(int argc, char **argv)
 {
 	struct scb_error *err = NULL;
@@ -94,9 +76,9 @@ int main(int argc, char **argv)
 {
 	int ret;
 
-	loader_init();
+	loader_init(false);
 	if (getenv("CNI_COMMAND"))
-		return run_cni();
+		return cni_skel_main(&cni_plugin);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

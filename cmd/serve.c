@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 #include "cmd.h"
-#include "metrics.h"
+#include "prometheus.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define MHD_SONAME "libmicrohttpd.so.12"

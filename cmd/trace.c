@@ -342,29 +342,6 @@ static uint32_t wire_mask(uint32_t show)
 	return show & (1U << SCB_EV_CLOSE) ? show | starts : show;
 }
 
-/* The reader's own program, node-wide on the cgroup2 root: it sees
- * every traced socket, wherever its target's link is. */
-static struct bpf_link *attach_trace(struct trace_bpf *skel, struct scb_error **err)
-{
-	struct bpf_link *link;
-	char mnt[4096];
-	int cg_fd;
-
-	if (cgroup2_mount(mnt, sizeof(mnt), err))
-		return NULL;
-	cg_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0) {
-		scb_error_set(err, SCB_ERR_CGROUP, "cannot open %s: %s", mnt, strerror(errno));
-		return NULL;
-	}
-	link = bpf_program__attach_cgroup(skel->progs.scb_trace, cg_fd);
-	if (!link)
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot attach the trace program to %s: %s",
-			      mnt, strerror(errno));
-	close(cg_fd);
-	return link;
-}
-
 /* The reader of our stdout went away (`trace | head`): a pipe whose
  * other end is closed polls POLLERR. Checked every poll round, so the
  * trace ends even when no event comes to fail a write. */
@@ -379,7 +356,7 @@ static bool stdout_gone(void)
  * through what this reader holds. Checked about once a second. */
 static bool node_gone(unsigned int round)
 {
-	return round % (1000 / TRACE_POLL_MS) == 0 && access(SCB_PROG_PIN, F_OK) && errno == ENOENT;
+	return round % (1000 / TRACE_POLL_MS) == 0 && !node_loaded();
 }
 
 static bool time_up(const struct timespec *start, double duration)
@@ -420,13 +397,10 @@ static int stream(struct trace_ctx *c, double duration, struct scb_error **err)
 	skel = node_trace_prog(c->only.keys, c->filter ? c->only.n_keys : 0, wire_mask(c->show), err);
 	if (!skel)
 		return -1;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.trace_events), handle_event, c, NULL);
-	if (!rb) {
-		scb_error_set(err, SCB_ERR_KERNEL, "cannot open the ring buffer: %s",
-			      strerror(errno));
+	rb = node_trace_ring(skel, handle_event, c, err);
+	if (!rb)
 		goto out;
-	}
-	link = attach_trace(skel, err);
+	link = node_trace_attach(skel, err);
 	if (!link)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &start);

@@ -8,7 +8,14 @@
 #include <stddef.h>
 #include "config.h"
 
+#define CNI_POD_ANNOTATIONS	"io.kubernetes.cri.pod-annotations"
+#define CNI_VALID_ATTACHMENTS	"cni.dev/valid-attachments"
+
 struct cJSON;
+struct scb_attachment;
+
+/* The versions we speak, oldest first, NULL-terminated. */
+extern const char *const cni_versions[];
 
 struct cni_req {
 	struct cJSON *conf;
@@ -28,5 +35,12 @@ int cni_resolve(struct cni_req *r, struct scb_request *q, struct scb_error **err
 void cni_req_free(struct cni_req *r);
 /* Value of KEY in CNI_ARGS ("K=V;K=V"), made printable. */
 void cni_arg(const char *args, const char *key, char *out, size_t len);
+/* The version replies and errors speak: the request's, once parsed. */
+const char *cni_version_spoken(void);
+/* Position of v in cni_versions, -1 if unknown: versions compare by it. */
+int cni_version_rank(const char *v);
+/* GC keeps what the runtime lists in cni.dev/valid-attachments. */
+bool cni_attachment_valid(const struct cJSON *keep, const char *id,
+			  const struct scb_attachment *att);
 
 #endif

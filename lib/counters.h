@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "loader.h"
+#include "node.h"
 #include "sockops.h"
 
 /* Zeroed hash entries for key (netns targets, before they are live). */

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <unistd.h>
 #include "existing.h"
-#include "loader.h"
+#include "node.h"
 #include "nsiter.h"
 #include "sockops.h"
 

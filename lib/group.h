@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "loader.h"
+#include "node.h"
 #include "sockops.h"
 
 struct scb_group {

@@ -7,7 +7,7 @@
 #ifndef __SCB_NESTING_H
 #define __SCB_NESTING_H
 
-#include "loader.h"
+#include "node.h"
 
 /* Called by an attach of cgroup cg_abs before its link is made. */
 int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **err);

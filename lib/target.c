@@ -466,3 +466,8 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	return counters_read(n, key, out);
 }
+
+bool target_link_alive(const struct scb_target *t)
+{
+	return t->kind == SCB_KIND_NETNS ? !access(SCB_NETNS_LINK, F_OK) : target_link_exists(t->id);
+}

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "sockops.h"
-#include "loader.h"
+#include "node.h"
 
 #define SCB_NETNS_LINK SCB_PIN_DIR "/netns-link"
 
@@ -43,6 +43,8 @@ bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);
+/* Whether t's link (its own, or the node-wide one of netns targets) is pinned. */
+bool target_link_alive(const struct scb_target *t);
 /* The id a pin in SCB_LINK_DIR stands for (pins spell '.' as '~'). */
 void target_pin_id(const char *pin, char *id, size_t len);
 /* The cgroup id links/<id> is attached to; 0 when missing or detached. */

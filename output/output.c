@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cjson/cJSON.h>
-#include "cmd.h"
-
-bool scb_verbose;
+#include "output.h"
 
 void scb_warn(const struct scb_error *err)
 {

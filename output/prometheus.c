@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `sockops-cb metrics`: the Prometheus text format (0.0.4), for
- * node_exporter's textfile collector; `serve` answers scrapes with it.
- * Names follow Prometheus conventions: _total counters, seconds. */
-#include <argp.h>
+/* The Prometheus text format (0.0.4) of every target's counters: what
+ * `metrics` prints for node_exporter's textfile collector and `serve`
+ * answers scrapes with. Names follow Prometheus conventions: _total
+ * counters, seconds. */
 #include <stdlib.h>
 #include <string.h>
-#include "cmd.h"
+#include "output.h"
 #include "display.h"
 #include "flagnames.h"
 #include "group.h"
-#include "metrics.h"
+#include "prometheus.h"
 #include "bpf_id.h"
 #include "target.h"
 
@@ -269,21 +269,4 @@ int metrics_write(FILE *out, struct scb_error **err)
 	}
 	free(xs);
 	return 0;
-}
-
-static const char metrics_doc[] =
-	"Print every traced container's counters in the Prometheus text format.\n"
-	"\n"
-	"EXAMPLES:\n"
-	"    sockops-cb metrics\n"
-	"    sockops-cb metrics > /var/lib/node_exporter/textfile/sockops-cb.prom.$$ && \\\n"
-	"      mv /var/lib/node_exporter/textfile/sockops-cb.prom.$$ /var/lib/node_exporter/textfile/sockops-cb.prom";
-
-int cmd_metrics(int argc, char **argv, struct scb_error **err)
-{
-	static const struct argp_option opts[] = { {} };
-	const struct argp argp = { .options = opts, .doc = metrics_doc };
-
-	argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	return metrics_write(stdout, err);
 }

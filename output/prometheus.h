@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Prometheus text exposition of every target's counters. */
-#ifndef __SCB_METRICS_H
-#define __SCB_METRICS_H
+#ifndef __SCB_PROMETHEUS_H
+#define __SCB_PROMETHEUS_H
 
 #include <stdio.h>
 #include "error.h"

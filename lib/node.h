@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The node: one program and its maps, loaded once and pinned under
  * bpffs so that every later hook call only attaches. */
-#ifndef __SCB_LOADER_H
-#define __SCB_LOADER_H
+#ifndef __SCB_NODE_H
+#define __SCB_NODE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,10 +42,14 @@ uint64_t node_trace_lost(struct scb_node *n);
 /* Remove the program and maps once no link is left; force detaches
  * every link first, whatever version pinned it. */
 int node_unload(bool force, struct scb_error **err);
-void loader_init(void);
+/* verbose: libbpf's debug output and the verifier's log on stderr. */
+void loader_init(bool verbose);
 /* fd of the netns entry point for the node-wide link, pinned with the
  * program by the first load. */
 int node_netns_prog(struct scb_error **err);
+
+/* Whether the node's program is pinned (false once `unload` ran). */
+bool node_loaded(void);
 
 enum scb_iter {
 	SCB_ITER_CONNS,		/* iter/tcp: a cgroup target's connections */
@@ -66,5 +70,21 @@ int node_iter_prog(enum scb_iter which, struct scb_error **err);
 struct trace_bpf;
 struct trace_bpf *node_trace_prog(const uint64_t *only, int n_only, uint32_t mask,
 				  struct scb_error **err);
+/* Attach it node-wide, on the cgroup2 root: it sees every traced
+ * socket, wherever its target's link is. */
+struct bpf_link;
+struct bpf_link *node_trace_attach(struct trace_bpf *skel, struct scb_error **err);
+/* Run iterator which in every netns of the cgroup tree cg_abs; fn gets
+ * each rec_size-byte record (nsiter.h). */
+int node_iter_cgroup(enum scb_iter which, const char *cg_abs, size_t rec_size,
+		     void (*fn)(const void *rec, void *ctx), void *ctx, struct scb_error **err);
+/* The trace program's ring, read with ring_buffer__poll(). */
+struct ring_buffer;
+struct ring_buffer *node_trace_ring(struct trace_bpf *skel,
+				    int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+				    struct scb_error **err);
+/* An iterator fd over the node's socket records (`conns` of netns
+ * targets); -1 on error. */
+int node_socks_iter(struct scb_error **err);
 
 #endif
