@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 #include <cjson/cJSON.h>
 #include "cgroup.h"
+#include "args.h"
 #include "cmd.h"
 #include "config.h"
 #include "flagnames.h"
@@ -63,12 +64,9 @@ static error_t check_parse(int key, char *arg, struct argp_state *state)
 {
 	struct check_ctx *c = state->input;
 
-	if (key == 'j')
-		c->json = true;
-	else if (key == 'c')
-		c->config = arg;
-	else
-		return ARGP_ERR_UNKNOWN;
+	if (key != 'c')
+		return view_parse(key, arg, state, &c->json, NULL, NULL);
+	c->config = arg;
 	return 0;
 }
 

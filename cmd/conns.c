@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "display.h"
 #include "cgroup.h"
@@ -43,26 +44,9 @@ static error_t conns_parse(int key, char *arg, struct argp_state *state)
 {
 	struct conns_args *a = state->input;
 
-	switch (key) {
-	case 'j':
-		a->json = true;
-		break;
-	case 'w':
-		a->wide = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (a->ref)
-			argp_usage(state);
-		a->ref = arg;
-		break;
-	case ARGP_KEY_END:
-		if (!a->ref)
-			argp_error(state, "missing CONTAINER");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	if (key == ARGP_KEY_END && !a->ref)
+		argp_error(state, "missing CONTAINER");
+	return view_parse(key, arg, state, &a->json, &a->wide, &a->ref);
 }
 
 static uint64_t now_mono_ns(void)

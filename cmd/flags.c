@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "flagnames.h"
 #include "kfeatures.h"
@@ -27,12 +28,7 @@ static const char flags_doc[] =
 
 static error_t flags_parse(int key, char *arg, struct argp_state *state)
 {
-	bool *json = state->input;
-
-	if (key != 'j')
-		return ARGP_ERR_UNKNOWN;
-	*json = true;
-	return 0;
+	return view_parse(key, arg, state, state->input, NULL, NULL);
 }
 
 /* What the kernel does for a socket with the flag. */

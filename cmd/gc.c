@@ -4,6 +4,7 @@
 #include <argp.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "gc.h"
 
@@ -25,16 +26,9 @@ static error_t gc_parse(int key, char *arg, struct argp_state *state)
 {
 	struct gc_args *a = state->input;
 
-	switch (key) {
-	case 'j':
-		a->json = true;
-		break;
-	case 'n':
-		a->dry_run = true;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
+	if (key != 'n')
+		return view_parse(key, arg, state, &a->json, NULL, NULL);
+	a->dry_run = true;
 	return 0;
 }
 

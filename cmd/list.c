@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
@@ -40,13 +41,7 @@ static error_t list_parse(int key, char *arg, struct argp_state *state)
 {
 	struct list_args *a = state->input;
 
-	if (key == 'j')
-		a->json = true;
-	else if (key == 'w')
-		a->wide = true;
-	else
-		return ARGP_ERR_UNKNOWN;
-	return 0;
+	return view_parse(key, arg, state, &a->json, &a->wide, NULL);
 }
 
 /* A live cgroup target without its link: an attach killed half-way,

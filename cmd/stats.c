@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "display.h"
 #include "flagnames.h"
@@ -54,9 +55,6 @@ static error_t stats_parse(int key, char *arg, struct argp_state *state)
 	char *end;
 
 	switch (key) {
-	case 'j':
-		a->json = true;
-		break;
 	case 'p':
 		a->plot = arg;
 		break;
@@ -74,13 +72,8 @@ static error_t stats_parse(int key, char *arg, struct argp_state *state)
 		if (a->plot && !a->ref)
 			argp_error(state, "--plot needs a CONTAINER");
 		break;
-	case ARGP_KEY_ARG:
-		if (a->ref)
-			argp_usage(state);
-		a->ref = arg;
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return view_parse(key, arg, state, &a->json, NULL, &a->ref);
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
+#include "args.h"
 #include "cmd.h"
 #include "display.h"
 #include "conntime.h"
@@ -97,12 +98,6 @@ static error_t trace_parse(int key, char *arg, struct argp_state *state)
 	char *end;
 
 	switch (key) {
-	case 'j':
-		a->json = true;
-		break;
-	case 'w':
-		a->wide = true;
-		break;
 	case 'e':
 		a->events = arg;
 		break;
@@ -112,13 +107,8 @@ static error_t trace_parse(int key, char *arg, struct argp_state *state)
 		if (errno || *end || a->duration <= 0)
 			argp_error(state, "--duration wants a positive number of seconds, not \"%s\"", arg);
 		break;
-	case ARGP_KEY_ARG:
-		if (a->ref)
-			argp_usage(state);
-		a->ref = arg;
-		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return view_parse(key, arg, state, &a->json, &a->wide, &a->ref);
 	}
 	return 0;
 }

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "args.h"
+
+error_t view_parse(int key, char *arg, struct argp_state *state, bool *json, bool *wide,
+		   const char **ref)
+{
+	if (key == 'j' && json) {
+		*json = true;
+	} else if (key == 'w' && wide) {
+		*wide = true;
+	} else if (key == ARGP_KEY_ARG && ref) {
+		if (*ref)
+			argp_usage(state);
+		*ref = arg;
+	} else {
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
