@@ -241,7 +241,7 @@ s.close()' "$SRV4" "$PORT"
 	wait_quiet "$NS_S"
 	check "$("$SCB" stats "$name" --json)" '.hdr_opt' 0 "no unknown option in ordinary traffic"
 	# The kernel of $NS_C knows no socket for the raw client's segments.
-	ip netns exec "$NS_C" iptables -w -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
+	ip netns exec "$NS_C" iptables -w -A OUTPUT -p tcp --tcp-flags RST,ACK RST -j DROP
 	ip netns exec "$NS_C" python3 "$RAWOPT" 10.254.0.1 "$SRV4" "$PORT" ||
 		fail "the raw client failed"
 	wait_quiet "$NS_S"
@@ -258,7 +258,7 @@ s.close()' "$SRV4" "$PORT"
 	[ -e /etc/sockops-cb/config.json ] || INSTALLED=new-config
 	run make -C "$SCB_REPO" -s install
 	assert_success
-	assert_file_exists /usr/share/containers/oci/hooks.d/sockops-cb-createRuntime.json
+	assert_file_exists /usr/share/containers/oci/hooks.d/sockops-cb.json
 
 	for runtime in default runc; do
 		name=$(safename)
@@ -305,6 +305,8 @@ s.close()' "$SRV4" "$PORT"
 		[ -e "$out" ] && break
 		sleep 0.05
 	done
+	# The kernel's own smoothed RTT of the connection, for the record.
+	echo "# ss -ti: $(ip netns exec "$NS_C" ss -Htin "dport = :$PORT" | grep -o 'rtt:[^ ]*')"
 	touch "$out.done"
 	stats_json "$name"
 	echo "# $(jq -c '{rtt_samples, rtt_values, rtt_hist_us}' <<<"$STATS")"

@@ -52,10 +52,13 @@ feature_probe()
 	./sockops-cb flags 2>&1 | sed 's/^/#   /' || true
 	echo "# ./sockops-cb check:"
 	./sockops-cb check 2>&1 | sed 's/^/#   /' || true
-	sup=$(./sockops-cb flags --json 2>/dev/null | jq -s '[.[] | select(.supported)] | length') || sup=?
-	all=$(./sockops-cb flags --json 2>/dev/null | jq -s 'length') || all=?
-	datum features "flags $sup/$all$(./sockops-cb flags --json 2>/dev/null |
-		jq -rs '[.[] | select(.supported | not) | .flag] | if length > 0 then " (no " + join(",") + ")" else "" end' || true)"
+	datum features "$(./sockops-cb flags --json 2>/dev/null | jq -rs '
+		[.[] | select(.flag)] as $f | [.[] | select(.feature)] as $k |
+		"flags \([$f[] | select(.supported)] | length)/\($f | length)" +
+		([$f[] | select(.supported | not) | .flag] |
+			if length > 0 then " (no " + join(",") + ")" else "" end) +
+		([$k[] | select(.available | not) | .feature] |
+			if length > 0 then "; lacks: " + join(", ") else "" end)' || echo "?")"
 }
 
 main()
