@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* sockops-cb: one sock_ops program, loaded once per node and attached to
- * every traced cgroup (scb_sockops) and, while pods are registered by
- * network namespace, once node-wide (scb_sockops_netns). For each
- * callback it finds the socket's target and counts:
+/* sockops-cb: one sock_ops program, loaded once per node, with two entry
+ * points: scb_sockops, attached to every traced cgroup, and
+ * scb_sockops_netns, attached once node-wide while pods registered by
+ * network namespace exist. Each finds the socket's target, then:
  *
- *   TCP_CONNECT_CB            connect; asks for the target's flags
+ *   TCP_CONNECT_CB              connect; asks for the target's flags
  *   ACTIVE/PASSIVE_ESTABLISHED  active/passive_established; asks for flags
- *   TCP_LISTEN_CB             listen; asks for flags (inherited by accepts)
- *   STATE_CB                  the [old][new] transition; closed at CLOSE
- *   RTT_CB                    one RTT histogram value (see on_rtt)
- *   RTO_CB                    rto
- *   RETRANS_CB                retrans += segments; retrans_failed too on error
- *   *_HDR_OPT_CB              hdr_opt
+ *   TCP_LISTEN_CB               listen; asks for flags (inherited by accepts)
+ *   STATE_CB                    states[old][new]; at CLOSE, closed and why
+ *   RTT_CB                      one RTT histogram value (see on_rtt)
+ *   RTO_CB                      rto, rto_streak_max
+ *   RETRANS_CB                  retrans (segments), retrans_failed, retrans_loss
+ *   *_HDR_OPT_CB                hdr_opt
  *
- * Events for `trace` come from another program (trace.bpf.c) that the
- * reader attaches for as long as it runs. Loaded through a light
- * skeleton: the kernel does the CO-RE relocations. */
+ * Where the numbers go: a live cgroup target's in its link's cgroup
+ * storage (cgstats: per-CPU counters and the target's key; cgtrans:
+ * transitions and RTT histogram, shared); a netns target's, or a cgroup
+ * target's kept past its cgroup (retainStats), in the stats and trans
+ * hashes under its key. `targets` holds each target's flags. Events for
+ * `trace` come from another program (trace.bpf.c) that a reader attaches
+ * for as long as it runs. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -49,7 +53,7 @@ struct {
 	__uint(max_entries, SCB_MAX_TARGETS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, struct scb_pcpu);
+	__type(value, struct scb_counters);
 } stats SEC(".maps");
 
 /* Their transitions and RTT histogram, shared across CPUs. */
@@ -58,20 +62,20 @@ struct {
 	__uint(max_entries, SCB_MAX_TARGETS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
-	__type(value, struct scb_shared);
+	__type(value, struct scb_shared_counters);
 } trans SEC(".maps");
 
 /* A cgroup target's key and counters, in its link's cgroup storage. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
 	__type(key, struct bpf_cgroup_storage_key);
-	__type(value, struct scb_cg_pcpu);
+	__type(value, struct scb_link_counters);
 } cgstats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
 	__type(key, struct bpf_cgroup_storage_key);
-	__type(value, struct scb_cg_shared);
+	__type(value, struct scb_link_shared);
 } cgtrans SEC(".maps");
 
 /* meta[0]: the build id of the object the pinned program came from,
@@ -87,8 +91,8 @@ struct {
 /* The target one callback counts for. */
 struct target_ref {
 	__u64 key;
-	struct scb_pcpu *counters;
-	struct scb_shared *shared;
+	struct scb_counters *counters;
+	struct scb_shared_counters *shared;
 };
 
 static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
@@ -119,8 +123,8 @@ static __always_inline bool from_hash(struct target_ref *ref)
  * counts, so nothing is counted twice. */
 static __always_inline bool resolve_cgroup(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
-	struct scb_cg_pcpu *pc = bpf_get_local_storage(&cgstats, 0);
-	struct scb_cg_shared *sh;
+	struct scb_link_counters *pc = bpf_get_local_storage(&cgstats, 0);
+	struct scb_link_shared *sh;
 	__u64 nearest;
 
 	if (!pc->key)	/* link made, storage not written yet */
@@ -160,19 +164,16 @@ static __always_inline bool resolve_netns(struct bpf_sock_ops *skops, struct tar
 /* Ask for the target's callbacks on top of what the socket has:
  * cb_flags_set replaces the socket's flags, so OR them in. Every flag
  * exists on every kernel the program loads on (5.10+). */
-static __always_inline __u32 set_flags(struct bpf_sock_ops *skops, __u64 key)
+static __always_inline void set_flags(struct bpf_sock_ops *skops, __u64 key)
 {
 	struct scb_target *t = bpf_map_lookup_elem(&targets, &key);
 	__u32 have = skops->bpf_sock_ops_cb_flags;
 
-	if (!t || !t->flags)
-		return 0;
-	if ((have & t->flags) != t->flags)
+	if (t && t->flags && (have & t->flags) != t->flags)
 		bpf_sock_ops_cb_flags_set(skops, have | t->flags);
-	return t->flags;
 }
 
-/* The netns instance remembers the target it found for a connection
+/* The netns entry point remembers the target it found for a connection
  * (resolve_netns) and `conns` lists these records. Cgroup links keep
  * none: allocating socket storage per connection would cost more than
  * everything else done per connection. */
@@ -190,11 +191,11 @@ static __always_inline void sock_record(struct bpf_sock_ops *skops, __u64 key)
 	}
 }
 
+/* A connection starts (or a socket listens): ask for its callbacks. */
 static __always_inline void on_start(struct bpf_sock_ops *skops, struct target_ref *ref,
-				     __u64 *counter, const bool netns)
+				     __u64 *counter)
 {
-	if (set_flags(skops, ref->key) && netns)
-		sock_record(skops, ref->key);
+	set_flags(skops, ref->key);
 	__sync_fetch_and_add(counter, 1);
 }
 
@@ -210,7 +211,7 @@ static __always_inline struct tcp_sock *tcp_of(struct bpf_sock_ops *skops)
  * ECONNRESET or EPIPE (CLOSE_WAIT); tcp_write_err() ETIMEDOUT. A local
  * abort (close with unread data, SO_LINGER 0, tcp_disconnect) moves to
  * CLOSE with no error yet. docs/config.md defines each counter. */
-static __always_inline void on_close(struct bpf_sock_ops *skops, struct scb_pcpu *c, __u32 old)
+static __always_inline void on_close(struct bpf_sock_ops *skops, struct scb_counters *c, __u32 old)
 {
 	struct tcp_sock *tp = tcp_of(skops);
 	int err = tp ? tp->inet_conn.icsk_inet.sk.sk_err : 0;
@@ -247,7 +248,7 @@ static __always_inline void on_state(struct bpf_sock_ops *skops, struct target_r
 }
 
 /* RTO_CB: args[0] is the connection's RTOs in a row before this one. */
-static __always_inline void on_rto(struct bpf_sock_ops *skops, struct scb_pcpu *c)
+static __always_inline void on_rto(struct bpf_sock_ops *skops, struct scb_counters *c)
 {
 	__u64 streak = (__u64)skops->args[0] + 1;
 
@@ -265,7 +266,7 @@ static __always_inline void on_rto(struct bpf_sock_ops *skops, struct scb_pcpu *
  * than counted as a 0 µs RTT. */
 static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
-	struct scb_pcpu *c = ref->counters;
+	struct scb_counters *c = ref->counters;
 	__u32 us;
 
 	if (skops->args[1]) {
@@ -313,24 +314,29 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops, struct target
 	 1U << BPF_SOCK_OPS_HDR_OPT_LEN_CB |				\
 	 1U << BPF_SOCK_OPS_WRITE_HDR_OPT_CB)
 
-/* Everything but RTT. */
-static __always_inline void on_other(struct bpf_sock_ops *skops, struct target_ref *ref,
-				     __u32 op, const bool netns)
+static __always_inline bool is_start(__u32 op)
 {
-	struct scb_pcpu *c = ref->counters;
+	return op == BPF_SOCK_OPS_TCP_CONNECT_CB || op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ||
+	       op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB || op == BPF_SOCK_OPS_TCP_LISTEN_CB;
+}
+
+/* Every callback but RTT: out of line, so RTT's path stays short. */
+static __noinline void on_event(struct bpf_sock_ops *skops, struct target_ref *ref, __u32 op)
+{
+	struct scb_counters *c = ref->counters;
 
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		on_start(skops, ref, &c->connect, netns);
+		on_start(skops, ref, &c->connect);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		on_start(skops, ref, &c->active_established, netns);
+		on_start(skops, ref, &c->active_established);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		on_start(skops, ref, &c->passive_established, netns);
+		on_start(skops, ref, &c->passive_established);
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
-		on_start(skops, ref, &c->listen, netns);
+		on_start(skops, ref, &c->listen);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		on_state(skops, ref);
@@ -347,54 +353,45 @@ static __always_inline void on_other(struct bpf_sock_ops *skops, struct target_r
 	}
 }
 
-/* Out of line, one copy per entry point: RTT's path stays short. */
-static __noinline void on_other_cgroup(struct bpf_sock_ops *skops, struct target_ref *ref,
-				       __u32 op)
+/* RTT, by far the most frequent callback, is handled inline. */
+static __always_inline void count(struct bpf_sock_ops *skops, struct target_ref *ref, __u32 op)
 {
-	on_other(skops, ref, op, false);
-}
-
-static __noinline void on_other_netns(struct bpf_sock_ops *skops, struct target_ref *ref,
-				      __u32 op)
-{
-	on_other(skops, ref, op, true);
-}
-
-/* The target is resolved once, before the dispatch; RTT, by far the most
- * frequent callback, is handled inline. Which instance runs is a
- * constant of each entry point (docs/performance.md). */
-static __always_inline int dispatch(struct bpf_sock_ops *skops, const bool netns)
-{
-	__u32 op = skops->op;
-	struct target_ref ref;
-	bool found;
-
-	if (op >= 32 || !((1U << op) & SCB_OPS_HANDLED))
-		return 1;
-	found = netns ? resolve_netns(skops, &ref) : resolve_cgroup(skops, &ref);
-	if (!found)
-		return 1;
 	if (op == BPF_SOCK_OPS_RTT_CB)
-		on_rtt(skops, &ref);
-	else if (netns)
-		on_other_netns(skops, &ref, op);
+		on_rtt(skops, ref);
 	else
-		on_other_cgroup(skops, &ref, op);
-	return 1;
+		on_event(skops, ref, op);
+}
+
+static __always_inline bool handled(__u32 op)
+{
+	return op < 32 && ((1U << op) & SCB_OPS_HANDLED);
 }
 
 /* Attached to every traced cgroup. */
 SEC("sockops")
 int scb_sockops(struct bpf_sock_ops *skops)
 {
-	return dispatch(skops, false);
+	__u32 op = skops->op;
+	struct target_ref ref;
+
+	if (handled(op) && resolve_cgroup(skops, &ref))
+		count(skops, &ref, op);
+	return 1;
 }
 
 /* Attached once, node-wide, while netns-registered pods exist. */
 SEC("sockops")
 int scb_sockops_netns(struct bpf_sock_ops *skops)
 {
-	return dispatch(skops, true);
+	__u32 op = skops->op;
+	struct target_ref ref;
+
+	if (!handled(op) || !resolve_netns(skops, &ref))
+		return 1;
+	if (is_start(op))
+		sock_record(skops, ref.key);
+	count(skops, &ref, op);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -86,7 +86,7 @@ struct scb_target {
 
 /* Counters of one target, per CPU; user space sums the CPUs. What each
  * one is, against the kernel's own counters, is in docs/config.md.
- * RTT's first: with the key before them (struct scb_cg_pcpu), the most
+ * RTT's first: with the key before them (struct scb_link_counters), the most
  * frequent callback touches one cache line of them. */
 #define SCB_COUNTERS							\
 	__u64 rtt_sum_us;						\
@@ -112,14 +112,14 @@ struct scb_target {
 	__u64 rto_streak_max;	/* most RTOs in a row on a connection */	\
 	__u64 segs_out_closed;	/* data segments sent by closed connections */
 
-struct scb_pcpu {
+struct scb_counters {
 	SCB_COUNTERS
 };
 
 /* What a target's CPUs share, added to atomically: the state
  * transitions [old][new] and the RTT histogram (rtthist.h). Per CPU
  * they would be 2.2 KiB per container per CPU: 560 KiB on 256 CPUs. */
-struct scb_shared {
+struct scb_shared_counters {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 	__u64 rtt_hist[SCB_RTT_SLOTS];
 };
@@ -136,16 +136,16 @@ enum scb_store {
  * writes key and store into every CPU's copy once, right after the link
  * is made, and never again (a rewrite would lose the increments made
  * meanwhile); key 0 means "not ready", and the program ignores it. */
-struct scb_cg_pcpu {
+struct scb_link_counters {
 	__u64 key;		/* the target's key (its cgroup id) */
 	__u32 store;		/* enum scb_store */
 	__u32 pad;
-	struct scb_pcpu c;
+	struct scb_counters c;
 };
 
 /* The shared part of a cgroup target. */
-struct scb_cg_shared {
-	struct scb_shared sh;
+struct scb_link_shared {
+	struct scb_shared_counters sh;
 };
 
 /* What readers see: the CPUs summed, with the shared part. */

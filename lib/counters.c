@@ -38,7 +38,7 @@ int counters_create(struct scb_node *n, uint64_t key, struct scb_error **err)
 	int ret;
 
 	/* One zeroed buffer serves both values. */
-	zero = calloc(1, ncpu * PCPU_SIZE(struct scb_pcpu) + sizeof(struct scb_shared));
+	zero = calloc(1, ncpu * PCPU_SIZE(struct scb_counters) + sizeof(struct scb_shared_counters));
 	if (!zero)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	ret = put_pair(n, key, zero, zero, err);
@@ -59,7 +59,7 @@ static char *storage_read(struct scb_node *n, uint64_t cg_id)
 	int ncpu = libbpf_num_possible_cpus();
 	char *vals;
 
-	vals = calloc(ncpu, PCPU_SIZE(struct scb_cg_pcpu));
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_link_counters));
 	if (vals && bpf_map_lookup_elem(n->cgstats_fd, &k, vals)) {
 		free(vals);
 		return NULL;
@@ -72,7 +72,7 @@ static char *storage_read(struct scb_node *n, uint64_t cg_id)
  * zero, not from the counters of an earlier target there. */
 static int zero_trans(struct scb_node *n, const struct bpf_cgroup_storage_key *k)
 {
-	struct scb_cg_shared zero;
+	struct scb_link_shared zero;
 
 	memset(&zero, 0, sizeof(zero));
 	return bpf_map_update_elem(n->cgtrans_fd, k, &zero, BPF_EXIST);
@@ -82,16 +82,16 @@ int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct sc
 {
 	struct bpf_cgroup_storage_key k = storage_key(cg_id);
 	int ncpu = libbpf_num_possible_cpus(), c, ret;
-	struct scb_cg_pcpu *v;
+	struct scb_link_counters *v;
 	char *vals;
 
 	if (store == SCB_STORE_HASH && counters_create(n, cg_id, err))
 		return -1;
-	vals = calloc(ncpu, PCPU_SIZE(struct scb_cg_pcpu));
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_link_counters));
 	if (!vals)
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	for (c = 0; c < ncpu; c++) {
-		v = (struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(*v));
+		v = (struct scb_link_counters *)(vals + c * PCPU_SIZE(*v));
 		v->key = cg_id;
 		v->store = store;
 	}
@@ -110,7 +110,7 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
+static void sum_pcpu(struct scb_stats *out, const struct scb_counters *s)
 {
 	out->active_established += s->active_established;
 	out->passive_established += s->passive_established;
@@ -137,7 +137,7 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_pcpu *s)
 
 /* The shared part: transitions and the RTT histogram, whose sum is
  * rtt_samples (one atomic less per RTT callback). */
-static void add_shared(struct scb_stats *out, const struct scb_shared *sh)
+static void add_shared(struct scb_stats *out, const struct scb_shared_counters *sh)
 {
 	int i, j;
 
@@ -155,7 +155,7 @@ static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	struct bpf_cgroup_storage_key k = storage_key(key);
 	int ncpu = libbpf_num_possible_cpus(), c;
-	struct scb_cg_shared sh;
+	struct scb_link_shared sh;
 	char *vals;
 
 	if (key & SCB_NETNS_BIT)
@@ -163,12 +163,12 @@ static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
 	vals = storage_read(n, key);
 	if (!vals)
 		return -1;
-	if (((struct scb_cg_pcpu *)vals)->store != SCB_STORE_LINK) {
+	if (((struct scb_link_counters *)vals)->store != SCB_STORE_LINK) {
 		free(vals);
 		return -1;
 	}
 	for (c = 0; c < ncpu; c++)
-		sum_pcpu(out, &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c);
+		sum_pcpu(out, &((struct scb_link_counters *)(vals + c * PCPU_SIZE(struct scb_link_counters)))->c);
 	free(vals);
 	if (!bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
 		add_shared(out, &sh.sh);
@@ -178,10 +178,10 @@ static int read_storage(struct scb_node *n, uint64_t key, struct scb_stats *out)
 static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
-	struct scb_shared sh;
+	struct scb_shared_counters sh;
 	char *vals;
 
-	vals = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
+	vals = calloc(ncpu, PCPU_SIZE(struct scb_counters));
 	if (!vals)
 		return -1;
 	if (bpf_map_lookup_elem(n->stats_fd, &key, vals)) {
@@ -189,7 +189,7 @@ static int read_hash(struct scb_node *n, uint64_t key, struct scb_stats *out)
 		return -1;
 	}
 	for (c = 0; c < ncpu; c++)
-		sum_pcpu(out, (struct scb_pcpu *)(vals + c * PCPU_SIZE(struct scb_pcpu)));
+		sum_pcpu(out, (struct scb_counters *)(vals + c * PCPU_SIZE(struct scb_counters)));
 	free(vals);
 	if (!bpf_map_lookup_elem(n->trans_fd, &key, &sh))
 		add_shared(out, &sh);
@@ -214,23 +214,23 @@ int counters_retain(struct scb_node *n, uint64_t key, struct scb_error **err)
 {
 	struct bpf_cgroup_storage_key k = storage_key(key);
 	int ncpu = libbpf_num_possible_cpus(), c, ret;
-	struct scb_cg_shared sh;
+	struct scb_link_shared sh;
 	char *vals, *pcpu;
 
 	vals = storage_read(n, key);
-	if (!vals || ((struct scb_cg_pcpu *)vals)->store != SCB_STORE_LINK) {
+	if (!vals || ((struct scb_link_counters *)vals)->store != SCB_STORE_LINK) {
 		free(vals);
 		return 0;	/* the hashes have them, or the cgroup is gone */
 	}
-	pcpu = calloc(ncpu, PCPU_SIZE(struct scb_pcpu));
+	pcpu = calloc(ncpu, PCPU_SIZE(struct scb_counters));
 	if (!pcpu) {
 		free(vals);
 		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
 	}
 	for (c = 0; c < ncpu; c++)
-		memcpy(pcpu + c * PCPU_SIZE(struct scb_pcpu),
-		       &((struct scb_cg_pcpu *)(vals + c * PCPU_SIZE(struct scb_cg_pcpu)))->c,
-		       sizeof(struct scb_pcpu));
+		memcpy(pcpu + c * PCPU_SIZE(struct scb_counters),
+		       &((struct scb_link_counters *)(vals + c * PCPU_SIZE(struct scb_link_counters)))->c,
+		       sizeof(struct scb_counters));
 	if (bpf_map_lookup_elem(n->cgtrans_fd, &k, &sh))
 		memset(&sh, 0, sizeof(sh));
 	ret = put_pair(n, key, pcpu, &sh.sh, err);
