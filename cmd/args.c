@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "args.h"
+#include "node.h"
 
 error_t view_parse(int key, char *arg, struct argp_state *state, bool *json, bool *wide,
 		   const char **ref)
@@ -15,5 +16,16 @@ error_t view_parse(int key, char *arg, struct argp_state *state, bool *json, boo
 	} else {
 		return ARGP_ERR_UNKNOWN;
 	}
+	return 0;
+}
+
+error_t load_parse(int key, char *arg, const char **config)
+{
+	if (key == 'c')
+		*config = arg;
+	else if (key == 'v')
+		loader_init(true);
+	else
+		return ARGP_ERR_UNKNOWN;
 	return 0;
 }

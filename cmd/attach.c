@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cgroup.h"
+#include "args.h"
 #include "cmd.h"
 #include "config.h"
 #include "existing.h"
@@ -38,8 +39,8 @@ static const struct argp_option attach_opts[] = {
 	{ "name", 'n', "NAME", 0, "Name of the target: 1-128 of [A-Za-z0-9_.-]", 0 },
 	{ "flags", 'f', "LIST", 0, "Flags, e.g. RTT,STATE,RETRANS,RTO", 0 },
 	{ "flag-set", 's', "SET", 0, "A flag set named in the config", 0 },
-	{ "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 },
-	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	ARGS_OPT_CONFIG,
+	ARGS_OPT_VERBOSE,
 	{ "force", 'F', NULL, 0, "Trace even the cgroup2 root (every socket of the node)", 0 },
 	{},
 };
@@ -61,12 +62,6 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 	case 's':
 		a->set = arg;
 		break;
-	case 'c':
-		a->config = arg;
-		break;
-	case 'v':
-		loader_init(true);
-		break;
 	case 'F':
 		a->force = true;
 		break;
@@ -75,7 +70,7 @@ static error_t attach_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--cgroup and --name are required");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return load_parse(key, arg, &a->config);
 	}
 	return 0;
 }
@@ -133,15 +128,10 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 		return scb_error_set(err, SCB_ERR_INPUT,
 				     "%s is the cgroup2 root: every socket on the node would count for %s; add --force if that is what you want",
 				     a.cgroup, a.name);
-	snprintf(t.id, sizeof(t.id), "%s", a.name);
-	snprintf(t.name, sizeof(t.name), "%s", a.name);
-	snprintf(t.flag_set, sizeof(t.flag_set), "%s", req.flag_set);
+	target_init(&t, a.name, a.name, SCB_ORIGIN_MANUAL, &req);
 	text_label(t.cgroup, sizeof(t.cgroup), abs + strlen(mnt));
 	if (!t.cgroup[0])
 		snprintf(t.cgroup, sizeof(t.cgroup), "/");
-	t.requested = req.requested;
-	t.flags = req.effective;
-	t.origin = SCB_ORIGIN_MANUAL;
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
 	ret = target_attach_cgroup(&n, &t, abs, err);

@@ -58,17 +58,11 @@ static void attachment_of(struct scb_attachment *a, const struct cni_req *r,
 static void fill_target(struct scb_target *t, const struct cni_env *e, const struct cni_req *r,
 			const struct scb_request *q)
 {
-	memset(t, 0, sizeof(*t));
-	snprintf(t->id, sizeof(t->id), "%s", e->container_id);
-	snprintf(t->name, sizeof(t->name), "%s", r->pod_name);
+	target_init(t, e->container_id, r->pod_name, SCB_ORIGIN_CNI, q);
 	snprintf(t->pod_ns, sizeof(t->pod_ns), "%s", r->pod_ns);
 	snprintf(t->pod_name, sizeof(t->pod_name), "%s", r->pod_name);
-	snprintf(t->flag_set, sizeof(t->flag_set), "%s", q->flag_set);
 	attachment_of(&t->attach[0], r, e);
 	t->n_attach = 1;
-	t->requested = q->requested;
-	t->flags = q->effective;
-	t->origin = SCB_ORIGIN_CNI;
 }
 
 static int attach_cgroup(struct scb_node *n, struct scb_target *t, const char *path,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "cgroup.h"
+#include "args.h"
 #include "cmd.h"
 #include "config.h"
 #include "ocistate.h"
@@ -30,8 +31,8 @@ static const char hook_doc[] =
 	"    sockops-cb hook poststop";
 
 static const struct argp_option hook_opts[] = {
-	{ "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 },
-	{ "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 },
+	ARGS_OPT_CONFIG,
+	ARGS_OPT_VERBOSE,
 	{},
 };
 
@@ -40,12 +41,6 @@ static error_t hook_parse(int key, char *arg, struct argp_state *state)
 	struct hook_args *a = state->input;
 
 	switch (key) {
-	case 'c':
-		a->config = arg;
-		break;
-	case 'v':
-		loader_init(true);
-		break;
 	case ARGP_KEY_ARG:
 		if (a->stage)
 			argp_usage(state);
@@ -56,7 +51,7 @@ static error_t hook_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "missing STAGE (createRuntime or poststop)");
 		break;
 	default:
-		return ARGP_ERR_UNKNOWN;
+		return load_parse(key, arg, &a->config);
 	}
 	return 0;
 }
@@ -64,17 +59,12 @@ static error_t hook_parse(int key, char *arg, struct argp_state *state)
 static void fill_target(struct scb_target *t, const struct oci_state *st,
 			const struct scb_request *req, const char *cg_rel, bool retain)
 {
-	memset(t, 0, sizeof(*t));
-	snprintf(t->id, sizeof(t->id), "%s", st->id);
+	target_init(t, st->id, "", SCB_ORIGIN_HOOK, req);
 	oci_state_names(st, t->name, t->pod_ns, t->pod_name);
-	t->requested = req->requested;
-	t->flags = req->effective;
-	t->origin = SCB_ORIGIN_HOOK;
 	/* Runtimes remove the cgroup, and the kernel its link's storage,
 	 * before poststop: counters to keep must live elsewhere from the
 	 * start. */
 	t->store = retain ? SCB_STORE_HASH : SCB_STORE_LINK;
-	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
 	text_label(t->cgroup, sizeof(t->cgroup), cg_rel);
 }
 

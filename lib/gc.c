@@ -36,16 +36,6 @@ static void report(struct gc_ctx *c, const char *what, const char *id, const cha
 		c->report(c->report_ctx, what, id, why);
 }
 
-static bool find_by_id(struct scb_node *n, const char *id, struct scb_target *t)
-{
-	struct target_iter it = { 0 };
-
-	while (target_next(n, &it, t))
-		if (!strcmp(t->id, id))
-			return true;
-	return false;
-}
-
 static int drop_target(struct gc_ctx *c, const char *id, struct scb_error **err)
 {
 	bool found;
@@ -74,7 +64,7 @@ static int gc_links(struct gc_ctx *c, struct scb_error **err)
 			report(c, "pin", esc, "not a name sockops-cb makes");
 			continue;
 		}
-		if (!find_by_id(c->n, id, &t)) {
+		if (!target_find_id(c->n, id, &t)) {
 			report(c, "link", esc, "no target entry (an attach or detach was interrupted)");
 			ret = c->dry_run ? 0 : target_unpin_link(id, NULL, err);
 		} else if (!target_link_key(id)) {

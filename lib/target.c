@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "counters.h"
 #include "nesting.h"
+#include "config.h"
 #include "target.h"
 #include "text.h"
 
@@ -470,4 +471,26 @@ int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out)
 bool target_link_alive(const struct scb_target *t)
 {
 	return t->kind == SCB_KIND_NETNS ? !access(SCB_NETNS_LINK, F_OK) : target_link_exists(t->id);
+}
+
+bool target_find_id(struct scb_node *n, const char *id, struct scb_target *t)
+{
+	struct target_iter it = { 0 };
+
+	while (target_next(n, &it, t))
+		if (!strcmp(t->id, id))
+			return true;
+	return false;
+}
+
+void target_init(struct scb_target *t, const char *id, const char *name, enum scb_origin origin,
+		 const struct scb_request *req)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
+	t->requested = req->requested;
+	t->flags = req->effective;
+	t->origin = origin;
 }

@@ -40,6 +40,13 @@ struct target_iter {
 	bool started;
 };
 bool target_next(struct scb_node *n, struct target_iter *it, struct scb_target *t);
+struct scb_request;
+/* A new target: its id and display name, who made it, and the flags the
+ * request resolved; the caller adds where it lives. */
+void target_init(struct scb_target *t, const char *id, const char *name, enum scb_origin origin,
+		 const struct scb_request *req);
+/* The first target with id (of any kind) into *t. */
+bool target_find_id(struct scb_node *n, const char *id, struct scb_target *t);
 /* Sum of the per-CPU counters. */
 int target_stats(struct scb_node *n, uint64_t key, struct scb_stats *out);
 bool target_link_exists(const char *id);

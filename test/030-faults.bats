@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 #
-# sockops-cb killed half-way (issue 7, part 3).  A hook or plugin can die at
+# sockops-cb killed half-way.  A hook or plugin can die at
 # any point: the runtime's hook timeout, the OOM killer, a node going down.
 # strace's fault injection kills the product with SIGKILL as it enters its
 # Nth bpf(2) call, for N = 1, 2, ... until a run completes, then likewise its

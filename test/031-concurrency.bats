@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 #
-# Many containers at once (issue 7, part 4).  Writers (load, attach, detach)
+# Many containers at once.  Writers (load, attach, detach)
 # take an exclusive flock on the node's directory; without it, parallel
 # first calls could each load the program, race to pin the node-wide netns
 # link (EEXIST), or delete entries another one is iterating over (ENOENT).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
 #
-# Observability (issue 6): `metrics` (Prometheus text format) against
+# Observability: `metrics` (Prometheus text format) against
 # `stats --json`, `serve` scraped by a real Prometheus, `conns` against
 # `ss -tin`, the CLOSE summary of `trace`, `stats --plot`, and the
 # Kubernetes examples (examples/kubernetes/, docs/kubernetes.md).
