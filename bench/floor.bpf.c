@@ -62,14 +62,14 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct scb_shared);
+	__type(value, struct scb_shared_counters);
 } shared SEC(".maps");
 
 static __always_inline void rtt(struct bpf_sock_ops *skops)
 {
 	__u32 zero = 0, us = skops->args[0];
 	struct sum_pcpu *c = bpf_map_lookup_elem(&sums, &zero);
-	struct scb_shared *sh = bpf_map_lookup_elem(&shared, &zero);
+	struct scb_shared_counters *sh = bpf_map_lookup_elem(&shared, &zero);
 
 	if (!c || !sh)
 		return;
