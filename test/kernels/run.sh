@@ -18,6 +18,7 @@ KEEP_RUNS=10
 # Per VM, boot and build included (TCG).
 TIMEOUT=${SCB_KERNELS_TIMEOUT:-$([ "${FULL:-}" = 1 ] && echo 5400 || echo 1500)}
 ROWS=()
+VM_PID=
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 
@@ -66,9 +67,15 @@ one_kernel()
 	mkdir -p "$dir"
 	log=$dir/output
 	scb_msg "[$k] booting (log: $log)"
+	# In the background, so that a TERM to us can stop it (vm.sh kills
+	# its qemu and removes its files on TERM).
 	"$SCB_KERNELS_DIR/vm.sh" "$k" --src "$SCB_REPO" --log "$dir" --timeout "$TIMEOUT" -- \
 		"FULL=${FULL:-} SCB_KERNEL_FILES='${SCB_KERNEL_FILES:-}' bash test/kernels/job.sh" \
-		>"$log" 2>"$dir/vm.stderr" || rc=$?
+		>"$log" 2>"$dir/vm.stderr" &
+	VM_PID=$!
+	wait "$VM_PID" || rc=$?
+	VM_PID=
+	scb_msg "[$k] done: exit $rc, $(sed -n 's/^total_s=//p' "$dir/timing" 2>/dev/null) s"
 	results "$k" "$log"
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
 	if [ -n "$summary" ]; then
@@ -96,6 +103,7 @@ main()
 	local kernels=("$@") run k row
 
 	[ "$(id -u)" -eq 0 ] || { scb_msg "must run as root"; exit 2; }
+	trap '[ -z "$VM_PID" ] || kill "$VM_PID" 2>/dev/null; exit 130' INT TERM
 	[ ${#kernels[@]} -gt 0 ] || kernels=(5.10 6.1 6.12)
 	scb_kernels_host_packages || exit 2
 	"$SCB_KERNELS_DIR/mkimage.sh" || { scb_msg "image build failed"; exit 2; }
