@@ -81,15 +81,16 @@ expect_feature()
 	feature "kernel CO-RE" | grep -qx true || loader=libbpf
 	make_cgroup
 	name=$(safename)
-	# The first container's time: an attach on an empty node, as the hook
-	# does it (no -v, whose output costs time of its own).
-	scb_track_attach "$name"
+	# The first container's time: createRuntime on an empty node, as a
+	# runtime calls it.
+	start_in_cgroup "$SCB_CGROUP" sleep 300
+	scb_oci_state "$name" "$SCB_BG_PID" '{"sockops-cb.io/flags":"STATE"}' >"$BATS_TEST_TMPDIR/state"
+	scb_oci_state "$name" 0 '{}' stopped >"$BATS_TEST_TMPDIR/stop"
 	t0=$(date +%s%N)
-	"$SCB" attach --cgroup "/${SCB_CGROUP##*/}" --name "$name" --flags STATE ||
-		fail "first attach failed"
+	"$SCB" hook createRuntime <"$BATS_TEST_TMPDIR/state" || fail "first createRuntime failed"
 	t1=$(date +%s%N)
 	echo "# first container ($loader): $(((t1 - t0) / 1000000)) ms" >&3
-	run_scb detach "$name"
+	"$SCB" hook poststop <"$BATS_TEST_TMPDIR/stop" || fail "poststop failed"
 	run_scb unload
 	run_scb attach -v --cgroup "/${SCB_CGROUP##*/}" --name "$name" --flags STATE
 	if [ "$loader" = light ]; then
