@@ -30,15 +30,40 @@ cgroup2_mount()
 	       if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
 }
 
+# The workarounds this host needs, as containers.conf lines; none on a host
+# like the users' (systemd as PID 1, pure cgroup v2, root with every
+# capability), where podman keeps its defaults (crun, systemd cgroups).
+scb_conf_containers()
+{
+	# CAP_SYS_RESOURCE (bit 24): without it runc's setrlimit fails.
+	if ! (($(awk '/^CapEff:/ { print "0x" $2 }' /proc/self/status) & (1 << 24))); then
+		echo 'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]'
+	fi
+}
+
+scb_conf_engine()
+{
+	# crun refuses hybrid cgroups (a v1 hierarchy besides cgroup2).
+	if [ "$(cgroup2_mount)" != /sys/fs/cgroup ] || ! command -v crun >/dev/null; then
+		echo 'runtime = "runc"'
+	fi
+	[ -d /run/systemd/system ] || echo 'cgroup_manager = "cgroupfs"'
+}
+
 # scb_containers_conf OUT NETDIR: render the private containers.conf, with
 # NETDIR holding this run's CNI conflists away from the host's.
 scb_containers_conf()
 {
-	local out=$1 netdir=$2
+	local out=$1 netdir=$2 containers engine
 
 	mkdir -p "$netdir" "$(dirname "$out")"
-	sed -e "s|@REPO@|$SCB_REPO|g" -e "s|@NETDIR@|$netdir|g" \
-		"$SCB_TEST_DIR/containers.conf.in" >"$out"
+	containers=$(scb_conf_containers)
+	engine=$(scb_conf_engine)
+	awk -v repo="$SCB_REPO" -v netdir="$netdir" -v c="$containers" -v e="$engine" '
+		{ gsub(/@REPO@/, repo); gsub(/@NETDIR@/, netdir) }
+		/^@CONTAINERS@$/ { if (c != "") print c; next }
+		/^@ENGINE@$/ { if (e != "") print e; next }
+		{ print }' "$SCB_TEST_DIR/containers.conf.in" >"$out"
 }
 
 # scb_write_hooks DIR CONFIG [WHEN]: a hooks.d directory that runs
