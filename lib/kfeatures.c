@@ -45,6 +45,11 @@ static const struct scb_feature_info infos[SCB_N_FEATURES] = {
 		"iter/tcp (Linux 5.9)",
 		"no `conns`",
 	},
+	[SCB_FEAT_MEMCG] = {
+		"memcg accounting",
+		"BPF memory charged to memory cgroups (Linux 5.11)",
+		"BPF memory counts against RLIMIT_MEMLOCK: each attach raises its own limit (root)",
+	},
 	[SCB_FEAT_ITER_SETSOCKOPT] = {
 		"existing connections",
 		"TCP_BPF_SOCK_OPS_CB_FLAGS for bpf_setsockopt (Linux 6.12)",
@@ -164,6 +169,10 @@ static bool probe(enum scb_feature f)
 		return btf_has_member("bpf_iter__tcp", NULL);
 	case SCB_FEAT_ITER_SETSOCKOPT:
 		return btf_has_enum_value("TCP_BPF_SOCK_OPS_CB_FLAGS");
+	case SCB_FEAT_MEMCG:
+		/* libbpf's probe: the helper came in the same release. */
+		return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER,
+					       BPF_FUNC_ktime_get_coarse_ns, NULL) == 1;
 	default:
 		return false;
 	}

@@ -15,6 +15,7 @@ enum scb_feature {
 	SCB_FEAT_RINGBUF,	/* trace's event ring */
 	SCB_FEAT_TCP_ITER,	/* `conns` of a cgroup target */
 	SCB_FEAT_ITER_SETSOCKOPT,	/* enabling connections opened before attach */
+	SCB_FEAT_MEMCG,		/* BPF memory charged to cgroups, not RLIMIT_MEMLOCK */
 	SCB_N_FEATURES,
 };
 

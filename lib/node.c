@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "sockops.h"
 #include "bpf_id.h"
+#include "kfeatures.h"
 #include "node_internal.h"
 
 bool node_verbose;
@@ -201,10 +203,22 @@ static int open_pins(struct scb_node *n, struct scb_error **err)
 	return check_build(err);
 }
 
+/* Before 5.11 every BPF allocation (a link's cgroup storage, a map
+ * entry) counts against the user's RLIMIT_MEMLOCK, which the node's maps
+ * alone exceed: a writer lifts its own limit, as libbpf does for loads. */
+static void lift_memlock(void)
+{
+	const struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (!feature_has(SCB_FEAT_MEMCG))
+		setrlimit(RLIMIT_MEMLOCK, &inf);
+}
+
 int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 {
 	node_init(n);
 	if (mode == NODE_CREATE) {
+		lift_memlock();
 		if (ensure_bpffs(err) || make_dirs(err))
 			return -1;
 	} else if (access(SCB_PROG_PIN, F_OK)) {

@@ -50,22 +50,24 @@ expect_feature()
 }
 
 @test "features: flags reports each feature as the kernel's BTF, helper probes and version show it, and check warns for each one missing" {
-	local cg=false netns=false existing=false core=false
+	local cg=false netns=false existing=false core=false memcg=false
 
 	btf_has_sock_cgroup && cg=true
 	sockops_has_helper bpf_get_netns_cookie && netns=true
 	btf_has_enum TCP_BPF_SOCK_OPS_CB_FLAGS && existing=true
 	kernel_at_least 5 17 && core=true
+	kernel_at_least 5 11 && memcg=true
 	expect_feature "socket cgroup" "$cg" "sock_cgroup_data.cgroup in BTF"
 	expect_feature "netns registration" "$netns" "bpftool: bpf_get_netns_cookie for sock_ops"
 	expect_feature "existing connections" "$existing" "TCP_BPF_SOCK_OPS_CB_FLAGS in BTF"
 	expect_feature "kernel CO-RE" "$core" "kernel-side CO-RE came with Linux 5.17"
+	expect_feature "memcg accounting" "$memcg" "BPF memory left RLIMIT_MEMLOCK in Linux 5.11"
 	expect_feature "ring buffer" true "every supported kernel (5.8+)"
 	expect_feature "TCP iterator" true "every supported kernel (5.9+)"
 
 	run_scb '?' check
 	for f in "socket cgroup:$cg" "netns registration:$netns" "existing connections:$existing" \
-		"kernel CO-RE:$core"; do
+		"kernel CO-RE:$core" "memcg accounting:$memcg"; do
 		if [ "${f##*:}" = true ]; then
 			assert_line --regexp "^ok +feature +${f%:*}: yes"
 		else
