@@ -179,10 +179,17 @@ test-unit: $(UNIT_BINS)
 test-bats: $(BIN)
 	$(Q)test/run.sh --bats-only
 
+# The kernel matrix: Debian's 5.10, 6.1 and 6.12 in qemu, the kernel
+# contract in each (test/kernels/); FULL=1 runs the whole bats suite there
+# too, KERNELS="6.1" picks kernels.
+.PHONY: test-kernels
+test-kernels:
+	$(Q)FULL=$(FULL) test/kernels/run.sh $(KERNELS)
+
 .PHONY: test
 test: deps
 	$(Q)$(MAKE) $(BIN) $(UNIT_BINS) $(SAN_UNIT_BINS)
-	$(Q)test/run.sh --sanitize
+	$(Q)test/run.sh --sanitize --kernels
 
 .PHONY: demo
 demo: deps

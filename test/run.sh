@@ -235,7 +235,8 @@ run_bats_tests()
 	local files=("$@") log=$TMP/bats.log rc failed=$FAILED
 
 	cd "$SCB_REPO" || exit 1
-	[ ${#files[@]} -gt 0 ] || files=(test/*.bats)
+	# The kernel features suite runs here too: this kernel's column.
+	[ ${#files[@]} -gt 0 ] || files=(test/*.bats test/kernels/features.bats)
 	[ -e "${files[0]}" ] || return 0
 
 	bats --tap "${files[@]}" 2>&1 | tee "$log"
