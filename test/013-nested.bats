@@ -19,15 +19,10 @@ load helpers
 	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE,RTT
 	run_scb attach --cgroup "/${pod##*/}/ctr" --name "$c" --flags STATE,RTT
 
-	# Server in the pod's untraced child, client in the traced container.
-	start_in_cgroup "$other" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
-	for _ in 1 2 3; do
-		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
-	# The server's ends close after the clients': count once all are shut.
-	wait_until 10 tcp_port_settled "$port"
+	# Server in the pod's untraced child, client in the traced container;
+	# the server's ends close after the clients': count once all are shut.
+	serve_in_cgroup "$other" "$port"
+	connect_from_cgroup "$ctr" "$port" 3
 
 	stats_json "$c"
 	check "$STATS" .connect 3 "the container"
@@ -68,13 +63,8 @@ load helpers
 	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE
 
 	# Both ends in the container: every socket is the container's.
-	start_in_cgroup "$ctr" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
-	for _ in 1 2; do
-		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
-	wait_until 10 tcp_port_settled "$port"
+	serve_in_cgroup "$ctr" "$port"
+	connect_from_cgroup "$ctr" "$port" 2
 	stats_json "$c"
 	check "$STATS" .established_active 2 "the container"
 	check "$STATS" .established_passive 2 "the container"

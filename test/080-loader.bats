@@ -43,13 +43,8 @@ count_nested()
 	fi
 	unset SOCKOPS_CB_LOADER
 	run_scb attach --cgroup "/${pod##*/}/ctr" --name "$c" --flags STATE,RTT
-	start_in_cgroup "$other" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
-	for _ in 1 2 3; do
-		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
-	wait_until 10 tcp_port_settled "$port"
+	serve_in_cgroup "$other" "$port"
+	connect_from_cgroup "$ctr" "$port" 3
 	stats_json "$c"
 	check "$STATS" .established_active 3 "$loader: the container"
 	check "$STATS" '.state_transitions["SYN_SENT->ESTABLISHED"]' 3 "$loader: the container"

@@ -350,6 +350,27 @@ make_pod_cgroup()
 	done
 }
 
+# serve_in_cgroup CG PORT: a loopback TCP sink on PORT, a member of CG
+# (killed by teardown); returns once it listens.
+serve_in_cgroup()
+{
+	start_in_cgroup "$1" socat -u TCP-LISTEN:"$2",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
+	scb_wait_for_port "$SCB_BG_PID" "$2" || fail "no server on port $2"
+}
+
+# connect_from_cgroup CG PORT N: N connections to the loopback PORT, each
+# sending a line, made from CG; returns once both ends are closed.
+connect_from_cgroup()
+{
+	local i
+
+	for ((i = 0; i < $3; i++)); do
+		run_in_cgroup "$1" sh -c "echo hi | socat -u - TCP:127.0.0.1:$2" ||
+			fail "client $i to port $2 failed"
+	done
+	wait_until 10 tcp_port_settled "$2"
+}
+
 # run_in_cgroup CG CMD...: run CMD as a member of cgroup CG, so sockets it
 # creates belong there.  Joins first, then execs (ip netns exec remounts /sys
 # and would hide a hybrid cgroup2 mount).

@@ -100,13 +100,8 @@ expect_feature()
 	else
 		assert_output --partial "loading the program through libbpf"
 	fi
-	start_in_cgroup "$SCB_CGROUP" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
-	for _ in 1 2 3; do
-		run_in_cgroup "$SCB_CGROUP" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
-	wait_until 10 tcp_port_settled "$port"
+	serve_in_cgroup "$SCB_CGROUP" "$port"
+	connect_from_cgroup "$SCB_CGROUP" "$port" 3
 	stats_json "$name"
 	check "$STATS" '[.connect, .established_active, .established_passive]' '[3,3,3]' \
 		"$loader loader"
@@ -118,9 +113,7 @@ expect_feature()
 	run_scb attach -v --cgroup "/${SCB_CGROUP##*/}" --name "$name" --flags STATE
 	assert_output --partial "loading the program through libbpf"
 	unset SOCKOPS_CB_LOADER
-	run_in_cgroup "$SCB_CGROUP" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-		fail "client failed"
-	wait_until 10 tcp_port_settled "$port"
+	connect_from_cgroup "$SCB_CGROUP" "$port" 1
 	stats_json "$name"
 	check "$STATS" .connect 1 "libbpf loader"
 	run_scb detach "$name"
@@ -136,8 +129,7 @@ expect_feature()
 	p=$(safename)-pod
 	c=$(safename)-ctr
 	run_scb attach --cgroup "/${pod##*/}" --name "$p" --flags STATE
-	start_in_cgroup "$pod/other" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
+	serve_in_cgroup "$pod/other" "$port"
 	# The container's process, as a runtime hands it to the hook.
 	start_in_cgroup "$ctr" sleep 300
 	pid=$SCB_BG_PID
@@ -154,11 +146,7 @@ expect_feature()
 		run_scb 1 attach --cgroup "/${pod##*/}/ctr" --name "$c" --flags STATE
 		assert_output --partial "a target inside (or around) another traced target needs sock_cgroup_data.cgroup"
 	fi
-	for _ in 1 2; do
-		run_in_cgroup "$ctr" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
-	wait_until 10 tcp_port_settled "$port"
+	connect_from_cgroup "$ctr" "$port" 2
 	stats_json "$p"
 	if [ "$(feature "socket cgroup")" = true ]; then
 		check "$STATS" .established_active 0 "the pod: the container's connections are its own"
@@ -181,15 +169,11 @@ expect_feature()
 		assert_output --regexp "trace. needs sock_cgroup_data.cgroup, a pointer BPF can follow \(Linux 5.15\), which this kernel lacks"
 		return
 	fi
-	start_in_cgroup "$SCB_CGROUP" socat -u TCP-LISTEN:"$port",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	scb_wait_for_port "$SCB_BG_PID" "$port" || fail "no server"
+	serve_in_cgroup "$SCB_CGROUP" "$port"
 	"$SCB" trace "$name" --duration 4 --json >"$out" 3>&- &
 	tpid=$!
 	sleep 1.5
-	for _ in 1 2 3; do
-		run_in_cgroup "$SCB_CGROUP" sh -c "echo hi | socat -u - TCP:127.0.0.1:$port" ||
-			fail "client failed"
-	done
+	connect_from_cgroup "$SCB_CGROUP" "$port" 3
 	wait "$tpid"
 	check "$(jq -s '[.[] | select(.event == "ACTIVE_ESTABLISHED")] | length' "$out")" . 3 \
 		"ACTIVE_ESTABLISHED events"
