@@ -63,7 +63,7 @@ feature_probe()
 
 main()
 {
-	local files=()
+	local files=() kernel_files
 
 	host_facts
 	if ! timed setup bash test/setup.sh >/dev/null; then
@@ -75,10 +75,16 @@ main()
 		return 1
 	fi
 	feature_probe
+	# The kernel suites: the contract, and features.bats (the product's
+	# feature probes against the kernel's own answers) where it exists.
+	kernel_files=(test/kernels/contract.bats)
+	[ ! -e test/kernels/features.bats ] || kernel_files+=(test/kernels/features.bats)
 	if [ "${FULL:-}" = 1 ]; then
-		files=(test/*.bats test/kernels/contract.bats)
+		files=(test/*.bats "${kernel_files[@]}")
+	elif [ -n "${SCB_KERNEL_FILES:-}" ]; then
+		read -ra files <<<"$SCB_KERNEL_FILES"
 	else
-		files=(${SCB_KERNEL_FILES:-test/kernels/contract.bats})
+		files=("${kernel_files[@]}")
 	fi
 	timed tests test/run.sh --bats-only "${files[@]}"
 }
