@@ -4,7 +4,9 @@
 # job.sh: the kernel matrix's job, run INSIDE a guest by run.sh (through
 # vm.sh) in a fresh copy of the tree: test/setup.sh, make (on every kernel:
 # the binary is built where it runs), the kernel's feature probe, then the
-# contract suite through test/run.sh.  FULL=1 runs every test/*.bats too.
+# kernel suites (contract.bats, and features.bats where it exists) through
+# test/run.sh.  FULL=1 runs every test/*.bats too; SCB_KERNEL_FILES="F..."
+# runs only those files.
 # Lines starting "SCB-JOB " are data for run.sh.
 
 set -euo pipefail
