@@ -78,7 +78,7 @@ scb_teardown()
 	for ((i = ${#SCB_CGROUPS[@]} - 1; i >= 0; i--)); do
 		cg=${SCB_CGROUPS[i]}
 		[ -d "$cg" ] || continue
-		echo 1 >"$cg/cgroup.kill" 2>/dev/null || true
+		_scb_kill_cgroup "$cg"
 		_scb_rmdir_cgroup "$cg"
 	done
 
@@ -105,6 +105,23 @@ _scb_rm_labelled()
 		[ ${#ids[@]} -eq 0 ] ||
 			$PODMAN rm -f -t 0 "${ids[@]}" >/dev/null 2>&1 || true
 	fi
+}
+
+# _scb_kill_cgroup CG: kill every process in CG.  cgroup.kill exists from
+# Linux 5.14; before it, each pid of cgroup.procs (a fork racing the kill
+# is what the rmdir retries absorb).
+_scb_kill_cgroup()
+{
+	local pid
+
+	if [ -e "$1/cgroup.kill" ]; then
+		echo 1 >"$1/cgroup.kill" 2>/dev/null || true
+		return 0
+	fi
+	[ -r "$1/cgroup.procs" ] || return 0
+	while read -r pid; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done <"$1/cgroup.procs"
 }
 
 # Killed processes leave the cgroup asynchronously; retry rmdir briefly.
