@@ -112,16 +112,22 @@ _scb_rm_labelled()
 # is what the rmdir retries absorb).
 _scb_kill_cgroup()
 {
-	local pid
+	local pid pids
 
 	if [ -e "$1/cgroup.kill" ]; then
 		echo 1 >"$1/cgroup.kill" 2>/dev/null || true
 		return 0
 	fi
 	[ -r "$1/cgroup.procs" ] || return 0
-	while read -r pid; do
+	mapfile -t pids <"$1/cgroup.procs"
+	for pid in ${pids[@]+"${pids[@]}"}; do
 		kill -KILL "$pid" 2>/dev/null || true
-	done <"$1/cgroup.procs"
+	done
+	# Reap the test's own background jobs: there a zombie keeps the cgroup
+	# populated until its parent waits (no-op for other processes).
+	for pid in ${pids[@]+"${pids[@]}"}; do
+		wait "$pid" 2>/dev/null || true
+	done
 }
 
 # Killed processes leave the cgroup asynchronously; retry rmdir briefly.

@@ -155,7 +155,8 @@ expect_feature()
 		check "$STATS" .established_active 2 "the container"
 	else
 		check "$STATS" .established_active 2 "the pod counts the untraced container"
-		run_scb 103 stats "$c"
+		run_scb 1 stats "$c"
+		assert_output --partial "no traced container \"$c\""
 	fi
 }
 
