@@ -59,6 +59,12 @@ results()
 		{ fail = 0 }' "$2"
 }
 
+# first_container LOG: "N ms (loader)" as features.bats measured it.
+first_container()
+{
+	sed -n 's/^# first container (\([a-z]*\)): \([0-9]*\) ms$/\2 ms (\1)/p' "$1" | tail -n1
+}
+
 # one_kernel K RUNDIR: the job in K's VM; its row of the table.
 one_kernel()
 {
@@ -93,9 +99,10 @@ one_kernel()
 	}
 	TOTAL_PASSED=$((TOTAL_PASSED + passed))
 	TOTAL_FAILED=$((TOTAL_FAILED + failed))
-	ROWS+=("$(printf '%-7s | %-22s | %6s | %7s | %6s | %6s | %s' "$k" \
+	ROWS+=("$(printf '%-7s | %-22s | %6s | %7s | %-21s | %6s | %6s | %s' "$k" \
 		"$(datum "$log" uname_r)" "$(sed -n 's/^boot_s=//p' "$dir/timing" 2>/dev/null)" \
-		"$(datum "$log" build_s)" "$passed" "$failed" "$(datum "$log" features)")")
+		"$(datum "$log" build_s)" "$(first_container "$log")" "$passed" "$failed" \
+		"$(datum "$log" features)")")
 }
 
 main()
@@ -114,8 +121,8 @@ main()
 		one_kernel "$k" "$run"
 	done
 	echo
-	printf '%-7s | %-22s | %6s | %7s | %6s | %6s | %s\n' kernel "uname -r" "boot s" \
-		"build s" passed failed features
+	printf '%-7s | %-22s | %6s | %7s | %-21s | %6s | %6s | %s\n' kernel "uname -r" "boot s" \
+		"build s" "first container" passed failed features
 	for row in "${ROWS[@]}"; do
 		echo "$row"
 	done
