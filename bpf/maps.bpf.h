@@ -12,18 +12,25 @@ struct {
 	__type(value, struct scb_target);
 } targets SEC(".maps");
 
-/* control[SCB_CONTROL_NESTED]: non-zero once two targets on this node
- * were nested (one cgroup below another), set by user space before the
- * second link exists; until then no socket can have a nearer link than
- * the one running, and the ancestor walk is skipped.
- * control[SCB_CONTROL_TRACE_LOST]: records trace readers dropped, for
- * `metrics` (each reader also says its own when it ends). */
+/* nested[0]: non-zero once two targets on this node were nested (one
+ * cgroup below another), set by user space before the second link
+ * exists; until then no socket can have a nearer link than the one
+ * running, and the ancestor walk is skipped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SCB_CONTROL_SLOTS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} control SEC(".maps");
+} nested SEC(".maps");
+
+/* trace_lost[0]: records trace readers dropped, for `metrics` (each
+ * reader also says its own when it ends). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} trace_lost SEC(".maps");
 
 /* Per connection, for `conns` and the CLOSE summary; never read on the
  * hot path. */

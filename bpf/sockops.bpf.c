@@ -78,7 +78,7 @@ struct {
 	__type(value, struct scb_link_shared);
 } cgtrans SEC(".maps");
 
-/* meta[0]: the build id of the object the pinned program came from,
+/* build_id[0]: the build id of the object the pinned program came from,
  * written by user space at load; a binary of another build refuses the
  * pins instead of misreading them. */
 struct {
@@ -86,7 +86,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);
-} meta SEC(".maps");
+} build_id SEC(".maps");
 
 /* The target one callback counts for. */
 struct target_ref {
@@ -104,8 +104,8 @@ static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
 
 static __always_inline bool targets_nested(void)
 {
-	__u32 i = SCB_CONTROL_NESTED;
-	__u64 *v = bpf_map_lookup_elem(&control, &i);
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&nested, &zero);
 
 	return v && *v;
 }

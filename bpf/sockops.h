@@ -19,11 +19,6 @@
 #define SCB_MAX_ATTACH		8	/* CNI attachments (networks) per pod */
 #define SCB_GROUP_KEYS		4	/* targets one container id can have */
 
-/* Indexes of the `control` array (__u64 values). */
-#define SCB_CONTROL_NESTED	0	/* targets were nested on this node */
-#define SCB_CONTROL_TRACE_LOST	1	/* trace records every reader dropped */
-#define SCB_CONTROL_SLOTS	2
-
 /* Flag bits as the kernel defines BPF_SOCK_OPS_*_CB_FLAG. */
 #define SCB_FLAG_RTO			(1U << 0)
 #define SCB_FLAG_RETRANS		(1U << 1)

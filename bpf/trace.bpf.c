@@ -89,14 +89,14 @@ struct details {
 static __noinline void emit_details(struct bpf_sock_ops *skops, __u64 key, __u32 type,
 				    struct details *d)
 {
-	__u32 lost_slot = SCB_CONTROL_TRACE_LOST;
+	__u32 zero = 0;
 	struct scb_event *e;
 	__u64 *node_lost;
 
 	e = bpf_ringbuf_reserve(&trace_events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost, 1);
-		node_lost = bpf_map_lookup_elem(&control, &lost_slot);
+		node_lost = bpf_map_lookup_elem(&trace_lost, &zero);
 		if (node_lost)
 			__sync_fetch_and_add(node_lost, 1);
 		return;

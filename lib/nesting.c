@@ -15,10 +15,10 @@
 
 static bool nested_on(struct scb_node *n)
 {
-	__u32 i = SCB_CONTROL_NESTED;
+	__u32 zero = 0;
 	__u64 on = 0;
 
-	return !bpf_map_lookup_elem(n->control_fd, &i, &on) && on;
+	return !bpf_map_lookup_elem(n->nested_fd, &zero, &on) && on;
 }
 
 static bool traced(struct scb_node *n, const char *dir)
@@ -59,7 +59,7 @@ static bool traced_below(struct scb_node *n, const char *cg_abs)
 
 int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **err)
 {
-	__u32 i = SCB_CONTROL_NESTED;
+	__u32 zero = 0;
 	__u64 on = 1;
 	char root[PATH_MAX];
 
@@ -74,7 +74,7 @@ int nesting_update(struct scb_node *n, const char *cg_abs, struct scb_error **er
 	if (feature_require(SCB_FEAT_SOCK_CGROUP,
 			    "a target inside (or around) another traced target", err))
 		return -1;
-	if (bpf_map_update_elem(n->control_fd, &i, &on, BPF_ANY))
+	if (bpf_map_update_elem(n->nested_fd, &zero, &on, BPF_ANY))
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot switch on nested targets: %s",
 				     strerror(errno));
 	return 0;

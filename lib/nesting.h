@@ -2,7 +2,7 @@
 /* Nested targets: a traced cgroup below another traced one (a container
  * inside a traced pod). Until the first such pair, the program skips the
  * nearest-link check on every callback; the attach that makes a pair
- * switches it on for good (control[SCB_CONTROL_NESTED]), before its link
+ * switches it on for good (the `nested` map), before its link
  * exists, so no callback counts twice. `unload` resets it. */
 #ifndef __SCB_NESTING_H
 #define __SCB_NESTING_H

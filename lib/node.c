@@ -150,10 +150,10 @@ static int get_pin(const char *name, int *fd, struct scb_error **err)
 
 uint64_t node_trace_lost(struct scb_node *n)
 {
-	__u32 slot = SCB_CONTROL_TRACE_LOST;
+	__u32 zero = 0;
 	__u64 lost = 0;
 
-	bpf_map_lookup_elem(n->control_fd, &slot, &lost);
+	bpf_map_lookup_elem(n->trace_lost_fd, &zero, &lost);
 	return lost;
 }
 
@@ -180,7 +180,7 @@ static int check_build(struct scb_error **err)
 	__u32 zero = 0;
 	int fd;
 
-	if (get_pin("meta", &fd, err))
+	if (get_pin("build_id", &fd, err))
 		return scb_error_wrap(err, "pinned by an older sockops-cb? run `sockops-cb unload --force`");
 	bpf_map_lookup_elem(fd, &zero, &id);
 	close(fd);

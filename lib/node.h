@@ -28,7 +28,8 @@ struct scb_node {
 	int trans_fd;
 	int cgstats_fd;	/* live cgroup targets' counters: cgroup storage */
 	int cgtrans_fd;
-	int control_fd;
+	int nested_fd;		/* [0]: targets were nested on this node */
+	int trace_lost_fd;	/* [0]: trace records every reader dropped */
 };
 
 /* Returns 1 (and an empty node) when NODE_READ/WRITE finds nothing

@@ -12,7 +12,7 @@
  * node_open() into that field. This table (node_load.c) drives load,
  * open, close and unlink. */
 #define NO_FD ((size_t)-1)
-#define SCB_NODE_MAPS 8	/* entries of node_maps */
+#define SCB_NODE_MAPS 9	/* entries of node_maps */
 struct node_map {
 	const char *name;
 	size_t off;		/* in the light skeleton */

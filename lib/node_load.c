@@ -28,8 +28,9 @@ const struct node_map node_maps[] = {
 	NODE_MAP(cgstats, offsetof(struct scb_node, cgstats_fd)),
 	NODE_MAP(cgtrans, offsetof(struct scb_node, cgtrans_fd)),
 	NODE_MAP(socks, NO_FD),
-	NODE_MAP(control, offsetof(struct scb_node, control_fd)),
-	NODE_MAP(meta, NO_FD),
+	NODE_MAP(nested, offsetof(struct scb_node, nested_fd)),
+	NODE_MAP(trace_lost, offsetof(struct scb_node, trace_lost_fd)),
+	NODE_MAP(build_id, NO_FD),
 };
 
 const size_t n_node_maps = sizeof(node_maps) / sizeof(node_maps[0]);
@@ -123,7 +124,7 @@ static int pin_loaded(const struct loaded *l, struct scb_error **err)
 	size_t i;
 
 	for (i = 0; i < n_node_maps; i++) {
-		if (!strcmp(node_maps[i].name, "meta") &&
+		if (!strcmp(node_maps[i].name, "build_id") &&
 		    bpf_map_update_elem(l->map_fd[i], &zero, &id, BPF_ANY))
 			return scb_error_set(err, SCB_ERR_KERNEL, "cannot write the build id: %s",
 					     strerror(errno));

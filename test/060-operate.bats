@@ -481,7 +481,7 @@ run_check()
 	run_scb gc
 
 	# Pins of another build: every command would refuse them.
-	scb_node_exec bpftool map update pinned /sys/fs/bpf/sockops-cb/meta \
+	scb_node_exec bpftool map update pinned /sys/fs/bpf/sockops-cb/build_id \
 		key 0 0 0 0 value 1 2 3 4 5 6 7 8
 	run -1 "$SCB" check
 	assert_line --regexp "^error +node +.*another sockops-cb build.*unload --force"
