@@ -107,7 +107,7 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 	struct scb_request req;
 	struct scb_config cfg;
 	struct scb_target t = { 0 };
-	struct scb_node n;
+	struct scb_node *n;
 	char abs[4096], mnt[4096], esc[96];
 	int ret;
 
@@ -134,9 +134,9 @@ int cmd_attach(int argc, char **argv, struct scb_error **err)
 		snprintf(t.cgroup, sizeof(t.cgroup), "/");
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
-	ret = target_attach_cgroup(&n, &t, abs, err);
+	ret = target_attach_cgroup(n, &t, abs, err);
 	if (!ret)
-		ret = enable_existing(&n, &t, abs, err);
-	node_close(&n);
+		ret = enable_existing(n, &t, abs, err);
+	node_close(n);
 	return ret ? scb_error_wrap(err, "attach %s", a.name) : 0;
 }

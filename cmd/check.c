@@ -420,7 +420,7 @@ static void check_features(struct check_ctx *c)
 static void check_node(struct check_ctx *c)
 {
 	struct scb_error *err = NULL;
-	struct scb_node n;
+	struct scb_node *n;
 	int ret, left = 0;
 
 	ret = node_open(&n, NODE_READ, &err);
@@ -434,7 +434,7 @@ static void check_node(struct check_ctx *c)
 		return;
 	}
 	finding(c, LVL_OK, "node", "loaded, of this build");
-	if (gc_leftovers(&n, &left, &err)) {
+	if (gc_leftovers(n, &left, &err)) {
 		finding(c, LVL_WARN, "gc", "cannot look for leftovers: %s", err->msg);
 		scb_error_free(&err);
 	} else if (left) {
@@ -443,7 +443,7 @@ static void check_node(struct check_ctx *c)
 	} else {
 		finding(c, LVL_OK, "gc", "no leftovers");
 	}
-	node_close(&n);
+	node_close(n);
 }
 
 int cmd_check(int argc, char **argv, struct scb_error **err)

@@ -86,7 +86,7 @@ static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct s
 {
 	const cJSON *cg = cJSON_GetObjectItemCaseSensitive(r->rc, "cgroupPath");
 	struct scb_target t;
-	struct scb_node n;
+	struct scb_node *n;
 	uint64_t cookie;
 	int ret;
 
@@ -104,10 +104,10 @@ static int attach_pod(const struct cni_env *e, struct cni_req *r, const struct s
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
 	if (cg)
-		ret = attach_cgroup(&n, &t, cg->valuestring, err);
+		ret = attach_cgroup(n, &t, cg->valuestring, err);
 	else
-		ret = target_attach_netns(&n, &t, cookie, err);
-	node_close(&n);
+		ret = target_attach_netns(n, &t, cookie, err);
+	node_close(n);
 	return ret;
 }
 
@@ -205,7 +205,7 @@ static int remove_targets(const struct removal *r, struct scb_error **err)
 {
 	struct target_iter it = { 0 };
 	struct scb_target t;
-	struct scb_node n;
+	struct scb_node *n;
 	uint64_t *keys = NULL, *grown;
 	int ret, count = 0, cap = 0, i;
 
@@ -213,10 +213,10 @@ static int remove_targets(const struct removal *r, struct scb_error **err)
 	if (ret)
 		return ret > 0 ? 0 : -1;
 	/* A DEL killed before it removed the node-wide link: this one does. */
-	if (target_netns_link_gc(&n, err))
+	if (target_netns_link_gc(n, err))
 		goto out;
 	/* Keys first: changing a hash map while walking it skips entries. */
-	while (target_next(&n, &it, &t)) {
+	while (target_next(n, &it, &t)) {
 		if (t.origin != SCB_ORIGIN_CNI || (r->id && strcmp(t.id, r->id)))
 			continue;
 		if (count == cap) {
@@ -231,11 +231,11 @@ static int remove_targets(const struct removal *r, struct scb_error **err)
 		keys[count++] = it.key;
 	}
 	for (i = 0; i < count; i++)
-		if (remove_one(&n, keys[i], r, err))
+		if (remove_one(n, keys[i], r, err))
 			break;
 out:
 	free(keys);
-	node_close(&n);
+	node_close(n);
 	return *err ? -1 : 0;
 }
 
@@ -260,7 +260,7 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 	struct scb_attachment a;
 	struct scb_request q;
 	struct scb_target t;
-	struct scb_node n;
+	struct scb_node *n;
 	bool seen = false;
 	int ret;
 
@@ -277,11 +277,11 @@ static int cni_check(const struct cni_env *e, struct cni_req *r, struct scb_erro
 	if (ret < 0)
 		return -1;
 	attachment_of(&a, r, e);
-	while (!ret && target_next(&n, &it, &t))
+	while (!ret && target_next(n, &it, &t))
 		if (t.origin == SCB_ORIGIN_CNI && !strcmp(t.id, e->container_id) &&
 		    attachment_index(&t, a.network, a.ifname) >= 0)
 			seen = true, ret = cni_check_link(&t, err);
-	node_close(&n);
+	node_close(n);
 	if (!ret && !seen)
 		ret = scb_error_set(err, SCB_ERR_NOT_FOUND,
 				    "container %.12s should be traced but has no sockops-cb attachment",

@@ -185,14 +185,14 @@ int cmd_conns(int argc, char **argv, struct scb_error **err)
 	struct conns_args a = { 0 };
 	struct scb_group g;
 	struct print_ctx p = { .g = &g };
-	struct scb_node n;
+	struct scb_node *n;
 	int ret;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	if (node_open_traced(&n, err))
 		return -1;
-	ret = group_find(&n, a.ref, &g, err);
-	node_close(&n);
+	ret = group_find(n, a.ref, &g, err);
+	node_close(n);
 	if (ret)
 		return -1;
 	if (g.removed)

@@ -48,7 +48,7 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 				   .args_doc = "NAME", .doc = detach_doc };
 	const char *name = NULL;
 	struct scb_group g = { 0 };
-	struct scb_node n;
+	struct scb_node *n;
 	struct scb_error *lookup = NULL;
 	bool found;
 	int ret, i;
@@ -59,22 +59,22 @@ int cmd_detach(int argc, char **argv, struct scb_error **err)
 		return ret > 0 ? 0 : -1;
 	/* Exact names only: a prefix could remove a neighbour's tracing. An
 	 * id with no entry still gets its stale pin removed, if any. */
-	if (!group_find_exact(&n, name, &g, &lookup))
+	if (!group_find_exact(n, name, &g, &lookup))
 		name = g.t.id;
 	else if (!target_link_exists(name) || !text_valid_id(name)) {
 		*err = lookup;
-		node_close(&n);
+		node_close(n);
 		return -1;
 	}
 	scb_error_free(&lookup);
 	/* The whole container: the hook's cgroup target and CNI's. */
-	ret = target_detach(&n, name, false, &found, err);
+	ret = target_detach(n, name, false, &found, err);
 	for (i = 0; !ret && i < g.n_keys; i++)
-		ret = target_drop(&n, g.keys[i], err);
+		ret = target_drop(n, g.keys[i], err);
 	if (!ret && g.t.name[0] && strcmp(g.t.name, name))
 		printf("detached %s (%s)\n", name, g.t.name);
 	else if (!ret)
 		printf("detached %s\n", name);
-	node_close(&n);
+	node_close(n);
 	return ret;
 }

@@ -58,15 +58,15 @@ int cmd_gc(int argc, char **argv, struct scb_error **err)
 	};
 	const struct argp argp = { .options = opts, .parser = gc_parse, .doc = gc_doc };
 	struct gc_args a = { 0 };
-	struct scb_node n;
+	struct scb_node *n;
 	int ret, found;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
 	ret = node_open(&n, NODE_WRITE, err);
 	if (ret)
 		return ret > 0 ? 0 : -1;
-	ret = node_gc(&n, a.dry_run, print_removal, &a, &found, err);
-	node_close(&n);
+	ret = node_gc(n, a.dry_run, print_removal, &a, &found, err);
+	node_close(n);
 	if (!ret && !a.json && !found)
 		printf("nothing to remove\n");
 	return ret;

@@ -73,7 +73,7 @@ static int attach_container(const struct oci_state *st, const struct scb_request
 {
 	char rel[4096], abs[4096];
 	struct scb_target t;
-	struct scb_node n;
+	struct scb_node *n;
 	int ret;
 
 	if (!st->pid)
@@ -90,8 +90,8 @@ static int attach_container(const struct oci_state *st, const struct scb_request
 	fill_target(&t, st, req, rel, retain);
 	if (node_open(&n, NODE_CREATE, err))
 		return -1;
-	ret = target_attach_cgroup(&n, &t, abs, err);
-	node_close(&n);
+	ret = target_attach_cgroup(n, &t, abs, err);
+	node_close(n);
 	return ret;
 }
 
@@ -132,7 +132,7 @@ static int hook_create(const struct scb_config *cfg, const struct oci_state *st,
 static int hook_poststop(const struct oci_state *st, int retain, struct scb_error **err)
 {
 	struct scb_target t;
-	struct scb_node n;
+	struct scb_node *n;
 	bool found;
 	int ret;
 
@@ -140,10 +140,10 @@ static int hook_poststop(const struct oci_state *st, int retain, struct scb_erro
 	if (ret)
 		return ret > 0 ? 0 : -1;	/* nothing pinned: nothing to do */
 	if (retain < 0)	/* as it was attached */
-		retain = !target_get(&n, target_link_key(st->id), &t) &&
+		retain = !target_get(n, target_link_key(st->id), &t) &&
 			 t.store == SCB_STORE_HASH;
-	ret = target_detach(&n, st->id, retain, &found, err);
-	node_close(&n);
+	ret = target_detach(n, st->id, retain, &found, err);
+	node_close(n);
 	return ret;
 }
 

@@ -178,7 +178,7 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 	const struct argp argp = { .options = opts, .parser = list_parse, .doc = list_doc };
 	struct group_list l = { 0 };
 	struct scb_stats s;
-	struct scb_node n;
+	struct scb_node *n;
 	struct list_args a = { 0 };
 	static char note[8192];
 	size_t notes = 0;
@@ -188,8 +188,8 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
-	if (!ret && group_list_read(&n, &l, err)) {
-		node_close(&n);
+	if (!ret && group_list_read(n, &l, err)) {
+		node_close(n);
 		return -1;
 	}
 	if (!a.json && a.wide)
@@ -199,7 +199,7 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 		printf(NARROW_HEADER, "ID", "NAME", "SET", "FLAGS", "CONNS", "RETRAN", "RTO",
 		       "RTT_US", "STATE");
 	for (i = 0; i < l.n; i++) {
-		if (group_stats(&n, &l.g[i], &s))
+		if (group_stats(n, &l.g[i], &s))
 			continue;
 		if (a.json)
 			json_print_line(list_json(&l.g[i], &s));
@@ -210,7 +210,7 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 					  &l.g[i].t, a.wide);
 	}
 	group_list_free(&l);
-	node_close(&n);
+	node_close(n);
 	if (notes)
 		fputs(note, stdout);
 	return 0;

@@ -273,7 +273,7 @@ int cmd_stats(int argc, char **argv, struct scb_error **err)
 	struct stats_args a = { .interval = 1, .count = 10 };
 	struct group_list l;
 	struct scb_group g;
-	struct scb_node n;
+	struct scb_node *n;
 	int ret, i;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
@@ -284,17 +284,17 @@ int cmd_stats(int argc, char **argv, struct scb_error **err)
 		return a.ref ? scb_error_set(err, SCB_ERR_NOT_FOUND,
 					     "nothing is traced on this node") : 0;
 	if (a.ref) {
-		ret = group_find(&n, a.ref, &g, err);
+		ret = group_find(n, a.ref, &g, err);
 		if (!ret && a.plot)
-			ret = plot(&n, &g, &a, err);
+			ret = plot(n, &g, &a, err);
 		else if (!ret)
-			show(&n, &g, a.json);
+			show(n, &g, a.json);
 	} else {
-		ret = group_list_read(&n, &l, err);
+		ret = group_list_read(n, &l, err);
 		for (i = 0; !ret && i < l.n; i++)
-			show(&n, &l.g[i], a.json);
+			show(n, &l.g[i], a.json);
 		group_list_free(&l);
 	}
-	node_close(&n);
+	node_close(n);
 	return ret;
 }

@@ -438,7 +438,7 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	struct trace_args a = { 0 };
 	/* ~270 KiB of caches: not on the stack. */
 	static struct trace_ctx c;
-	struct scb_node n;
+	struct scb_node *n;
 	int ret = -1;
 
 	argp_parse(&argp, argc, argv, 0, NULL, &a);
@@ -448,12 +448,12 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 		return -1;
 	if (node_open_traced(&n, err))
 		return -1;
-	c.n = &n;
+	c.n = n;
 	c.json = a.json;
 	c.wide = a.wide;
 	c.starts = conntime_new();	/* without it, CLOSE has no duration */
 	c.mono_to_real = mono_to_real();
-	if (a.ref && group_find(&n, a.ref, &c.only, err))
+	if (a.ref && group_find(n, a.ref, &c.only, err))
 		goto out;
 	c.filter = a.ref != NULL;
 	signal(SIGINT, on_signal);
@@ -462,6 +462,6 @@ int cmd_trace(int argc, char **argv, struct scb_error **err)
 	ret = stream(&c, a.duration, err);
 out:
 	conntime_free(c.starts);
-	node_close(&n);
+	node_close(n);
 	return *err ? -1 : ret;
 }

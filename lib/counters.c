@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "counters.h"
+#include "node_internal.h"
 
 /* Per-CPU values come back rounded up to 8 bytes each. */
 #define PCPU_SIZE(t) ((sizeof(t) + 7) & ~7UL)

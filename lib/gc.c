@@ -15,6 +15,7 @@
 #include "netns.h"
 #include "target.h"
 #include "text.h"
+#include "node_internal.h"
 
 #define GC_MAX_NETNS 65536
 

@@ -12,6 +12,7 @@
 #include "nesting.h"
 #include "sockops.h"
 #include "target.h"
+#include "node_internal.h"
 
 static bool nested_on(struct scb_node *n)
 {

@@ -214,9 +214,10 @@ static void lift_memlock(void)
 		setrlimit(RLIMIT_MEMLOCK, &inf);
 }
 
-int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
+static void node_close_fds(struct scb_node *n);
+
+static int open_node(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 {
-	node_init(n);
 	if (mode == NODE_CREATE) {
 		lift_memlock();
 		if (ensure_bpffs(err) || make_dirs(err))
@@ -238,11 +239,28 @@ int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err)
 		goto fail;
 	return 0;
 fail:
-	node_close(n);
+	node_close_fds(n);
 	return -1;
 }
 
-int node_open_traced(struct scb_node *n, struct scb_error **err)
+int node_open(struct scb_node **np, enum node_mode mode, struct scb_error **err)
+{
+	struct scb_node *n = malloc(sizeof(*n));
+	int ret;
+
+	*np = NULL;
+	if (!n)
+		return scb_error_set(err, SCB_ERR_INTERNAL, "out of memory");
+	node_init(n);
+	ret = open_node(n, mode, err);
+	if (ret)
+		free(n);
+	else
+		*np = n;
+	return ret;
+}
+
+int node_open_traced(struct scb_node **n, struct scb_error **err)
 {
 	int ret = node_open(n, NODE_READ, err);
 
@@ -258,7 +276,7 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void node_close(struct scb_node *n)
+static void node_close_fds(struct scb_node *n)
 {
 	size_t i;
 
@@ -267,6 +285,14 @@ void node_close(struct scb_node *n)
 			close_fd(map_fd(n, i));
 	close_fd(&n->prog_fd);
 	close_fd(&n->dir_fd);
+}
+
+void node_close(struct scb_node *n)
+{
+	if (!n)
+		return;
+	node_close_fds(n);
+	free(n);
 }
 
 static int count_links(void)
@@ -336,13 +362,13 @@ int node_unload(bool force, struct scb_error **err)
 	unlink(SCB_PROG_PIN);
 	node_unlink_pins();
 	rmdir(SCB_LINK_DIR);
-	node_close(&n);
+	node_close_fds(&n);
 	if (rmdir(SCB_PIN_DIR) && errno != ENOENT)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot remove %s: %s",
 				     SCB_PIN_DIR, strerror(errno));
 	return 0;
 fail:
-	node_close(&n);
+	node_close_fds(&n);
 	return -1;
 }
 

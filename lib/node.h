@@ -20,23 +20,15 @@ enum node_mode {
 	NODE_CREATE,	/* attach: mount bpffs, load and pin if needed, lock */
 };
 
-struct scb_node {
-	int dir_fd;	/* holds the flock for writers */
-	int prog_fd;
-	int targets_fd;
-	int stats_fd;
-	int trans_fd;
-	int cgstats_fd;	/* live cgroup targets' counters: cgroup storage */
-	int cgtrans_fd;
-	int nested_fd;		/* [0]: targets were nested on this node */
-	int trace_lost_fd;	/* [0]: trace records every reader dropped */
-};
+/* The node, opened: its pins' descriptors, which only the library reads. */
+struct scb_node;
 
-/* Returns 1 (and an empty node) when NODE_READ/WRITE finds nothing
- * pinned: nothing is traced on this node. */
-int node_open(struct scb_node *n, enum node_mode mode, struct scb_error **err);
+/* 0 and *n open; 1 and *n NULL when NODE_READ/WRITE finds nothing
+ * pinned (nothing is traced on this node); -1 and *n NULL on error. */
+int node_open(struct scb_node **n, enum node_mode mode, struct scb_error **err);
 /* NODE_READ for commands about traced targets: an empty node is an error. */
-int node_open_traced(struct scb_node *n, struct scb_error **err);
+int node_open_traced(struct scb_node **n, struct scb_error **err);
+/* Closes and frees n (NULL: nothing). */
 void node_close(struct scb_node *n);
 /* Records trace readers dropped on this node since it was loaded. */
 uint64_t node_trace_lost(struct scb_node *n);

@@ -7,6 +7,19 @@
 #include <stddef.h>
 #include "node.h"
 
+/* What node_open() opened; the lib/ files that read the maps include this. */
+struct scb_node {
+	int dir_fd;	/* holds the flock for writers */
+	int prog_fd;
+	int targets_fd;
+	int stats_fd;
+	int trans_fd;
+	int cgstats_fd;	/* live cgroup targets' counters: cgroup storage */
+	int cgtrans_fd;
+	int nested_fd;		/* [0]: targets were nested on this node */
+	int trace_lost_fd;	/* [0]: trace records every reader dropped */
+};
+
 /* The node's maps: pinned by name, found in the light skeleton by offset,
  * and, where struct scb_node has a descriptor for it, opened by
  * node_open() into that field. This table (node_load.c) drives load,

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "target.h"
 #include "text.h"
+#include "node_internal.h"
 
 /* bpffs refuses a '.' in a name; a valid id has no '~', so '.' -> '~'
  * names every id's pin without a collision (target_pin_id undoes it). */

@@ -235,7 +235,7 @@ static int collect(struct scb_node *n, struct sample **xs, int *count, struct sc
 int metrics_write(FILE *out, struct scb_error **err)
 {
 	struct sample *xs = NULL;
-	struct scb_node n;
+	struct scb_node *n;
 	int count = 0, ret;
 	uint64_t lost = 0;
 	size_t f;
@@ -243,14 +243,14 @@ int metrics_write(FILE *out, struct scb_error **err)
 	ret = node_open(&n, NODE_READ, err);
 	if (ret < 0)
 		return -1;
-	if (!ret && collect(&n, &xs, &count, err)) {
-		node_close(&n);
+	if (!ret && collect(n, &xs, &count, err)) {
+		node_close(n);
 		free(xs);
 		return -1;
 	}
 	if (!ret)
-		lost = node_trace_lost(&n);
-	node_close(&n);
+		lost = node_trace_lost(n);
+	node_close(n);
 	fprintf(out, "# HELP " PFX "build_info The sockops-cb serving these metrics: its version "
 		     "and the build id of its BPF program (a node of another build is refused).\n"
 		     "# TYPE " PFX "build_info gauge\n" PFX "build_info{version=\"%s\",bpf_id=\"%016llx\"} 1\n",
