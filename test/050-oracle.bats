@@ -47,20 +47,6 @@ traced()
 	run_scb attach --cgroup "${SCB_CGROUP#"$(cgroup2_mount)"}" --name "$1" --flags "$2"
 }
 
-# wait_quiet NS: until NS has no TCP socket but listeners and TIME-WAIT:
-# every connection has finished its retransmits and state changes.
-wait_quiet()
-{
-	local i s
-
-	for ((i = 0; i < 300; i++)); do
-		s=$(ip netns exec "$1" ss -Htan state all exclude time-wait exclude listening)
-		[ -z "$s" ] && return 0
-		sleep 0.1
-	done
-	fail "connections in $1 did not finish: $s"
-}
-
 # server CG [sink]: the echo server of tcpload.py (or one that drops what
 # it reads) in $NS_S, in cgroup CG.
 server()
@@ -111,7 +97,7 @@ buf = bytes(1 << 16)
 while True:
     s.sendall(buf)' "$host" "$PORT" || true
 	done
-	wait_quiet "$NS_C"
+	wait_netns_quiet "$NS_C"
 	stats_json "$CLI"
 	kill -INT "$SCB_TRACE_PID"
 	scb_trace_wait
@@ -150,8 +136,8 @@ while True:
 	made=$(in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 150 "$CLOSED")
 	echo "# $made"
 	assert_equal "$made" "made 300 refused 30"
-	wait_quiet "$NS_C"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_C"
+	wait_netns_quiet "$NS_S"
 
 	stats_json "$CLI"
 	expect_equal "connects" "$(jq .connect <<<"$STATS")" $(($(ns_tcp_counter "$NS_C" ActiveOpens) - a0))
@@ -183,8 +169,8 @@ while True:
 	made=$(in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" fail "$SRV4" "$SRV6" "$PORT" 10 \
 		"$CLOSED" "$blackhole" 3)
 	assert_equal "$made" "reset 20 refused 20 timedout 3"
-	wait_quiet "$NS_C"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_C"
+	wait_netns_quiet "$NS_S"
 
 	stats_json "$CLI"
 	expect_equal "failed connects" "$(jq .connect_failed <<<"$STATS")" \
@@ -230,8 +216,8 @@ ss_data_segs()
 	[ "${cli:-0}" -ge 200 ] && [ "${srv:-0}" -ge 200 ] ||
 		fail "ss: client data_segs_out '$cli', server '$srv'"
 	touch "$out.done"
-	wait_quiet "$NS_C"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_C"
+	wait_netns_quiet "$NS_S"
 	stats_json "$CLI"
 	expect_equal "client data segments" "$(jq .segs_out_closed <<<"$STATS")" "$cli"
 	stats_json "$SRV"
@@ -290,12 +276,12 @@ kernel_transitions()
 	tracepoint_states "$bt"
 	server "$cgs"
 	in_ns "$cgc" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 100 "$CLOSED"
-	wait_quiet "$NS_C"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_C"
+	wait_netns_quiet "$NS_S"
 	# The listeners' own LISTEN -> CLOSE too.
 	kill "$SERVER_PID"
 	wait "$SERVER_PID" || true
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_S"
 	kill -INT "$BPFTRACE_PID"
 	wait "$BPFTRACE_PID" || true
 
@@ -389,7 +375,7 @@ kernel_transitions()
 			fail "createRuntime $i failed"
 	done
 	wait "$pid" || fail "the client failed"
-	wait_quiet "$NS_C"
+	wait_netns_quiet "$NS_C"
 	stats_json "$id"
 	expect_equal "connects" "$(jq .connect <<<"$STATS")" $(($(ns_tcp_counter "$NS_C" ActiveOpens) - a0))
 	expect_equal "established" "$(jq .established_active <<<"$STATS")" 800
@@ -408,7 +394,7 @@ kernel_transitions()
 	server "$SCB_CGROUP"
 	o0=$(ns_tcp_counter "$NS_C" OutSegs)
 	out=$(in_ns "$cg" "$NS_C" python3 "$TCPLOAD" short "$SRV4" "$SRV6" "$PORT" 20 "$CLOSED")
-	wait_quiet "$NS_C"
+	wait_netns_quiet "$NS_C"
 	stats_json "$CLI"
 	echo "# $out; hdr_opt $(jq .hdr_opt <<<"$STATS"), OutSegs +$(($(ns_tcp_counter "$NS_C" OutSegs) - o0))"
 	[ "$(jq .hdr_opt <<<"$STATS")" -ge $(($(ns_tcp_counter "$NS_C" OutSegs) - o0)) ] ||

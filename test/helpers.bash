@@ -373,6 +373,20 @@ make_pod_cgroup()
 	done
 }
 
+# wait_netns_quiet NS: until NS has no TCP socket but listeners and TIME-WAIT:
+# every connection has finished its retransmits and state changes.
+wait_netns_quiet()
+{
+	local i s
+
+	for ((i = 0; i < 300; i++)); do
+		s=$(ip netns exec "$1" ss -Htan state all exclude time-wait exclude listening)
+		[ -z "$s" ] && return 0
+		sleep 0.1
+	done
+	fail "connections in $1 did not finish: $s"
+}
+
 # serve_in_cgroup CG PORT: a loopback TCP sink on PORT, a member of CG
 # (killed by teardown); returns once it listens.
 serve_in_cgroup()

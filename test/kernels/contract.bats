@@ -76,19 +76,6 @@ for i in range(int(sys.argv[1])):
     a.close()' "$2" || fail "loopback traffic failed"
 }
 
-# wait_quiet NS: until NS has no TCP socket but listeners and TIME-WAIT.
-wait_quiet()
-{
-	local i s
-
-	for ((i = 0; i < 300; i++)); do
-		s=$(ip netns exec "$1" ss -Htan state all exclude time-wait exclude listening)
-		[ -z "$s" ] && return 0
-		sleep 0.1
-	done
-	fail "connections in $1 did not finish: $s"
-}
-
 # server CG [serve|sink]: tcpload.py's server in $NS_S, in cgroup CG.
 server()
 {
@@ -131,8 +118,8 @@ s.close()' "$SRV4" "$PORT" "$f"
 	ip netns exec "$NS_C" tc qdisc del dev vc root
 	touch "$f.end"
 	wait "$pid" || fail "loss_burst: the client failed"
-	wait_quiet "$NS_C"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_C"
+	wait_netns_quiet "$NS_S"
 }
 
 # counters_fed NAME: the counter each flag feeds, as flag=value words.
@@ -238,13 +225,13 @@ import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 s.sendall(bytes(50000))
 s.close()' "$SRV4" "$PORT"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_S"
 	check "$("$SCB" stats "$name" --json)" '.hdr_opt' 0 "no unknown option in ordinary traffic"
 	# The kernel of $NS_C knows no socket for the raw client's segments.
 	ip netns exec "$NS_C" iptables -w -A OUTPUT -p tcp --tcp-flags RST,ACK RST -j DROP
 	ip netns exec "$NS_C" python3 "$RAWOPT" 10.254.0.1 "$SRV4" "$PORT" ||
 		fail "the raw client failed"
-	wait_quiet "$NS_S"
+	wait_netns_quiet "$NS_S"
 	expect_only_fed "$name" HDR
 }
 
@@ -347,7 +334,7 @@ s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 buf = bytes(1 << 16)
 while True:
     s.sendall(buf)' "$SRV4" "$PORT" || true
-	wait_quiet "$NS_C"
+	wait_netns_quiet "$NS_C"
 	stats_json "$name"
 	ours=$(jq .retrans <<<"$STATS")
 	kern=$(($(ns_tcp_counter "$NS_C" RetransSegs) - r0))
@@ -384,7 +371,7 @@ import socket
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
 for i in range(4):
     c = socket.create_connection(l.getsockname()); a, _ = l.accept(); c.close(); a.close()'
-		wait_quiet "$ns"
+		wait_netns_quiet "$ns"
 		stats_json "$id"
 		check "$STATS" '.connect' 4 "4 connects in the registered netns"
 	else
