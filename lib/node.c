@@ -19,7 +19,6 @@
 #include <bpf/libbpf.h>
 #include "sockops.h"
 #include "bpf_id.h"
-#include "kfeatures.h"
 #include "node_internal.h"
 
 bool node_verbose;
@@ -205,13 +204,14 @@ static int open_pins(struct scb_node *n, struct scb_error **err)
 
 /* Before 5.11 every BPF allocation (a link's cgroup storage, a map
  * entry) counts against the user's RLIMIT_MEMLOCK, which the node's maps
- * alone exceed: a writer lifts its own limit, as libbpf does for loads. */
+ * alone exceed: a writer lifts its own limit, as libbpf does for loads.
+ * One syscall, cheaper than probing for memcg accounting on every hook
+ * call; where the kernel charges memcg instead the limit is unused. */
 static void lift_memlock(void)
 {
 	const struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
 
-	if (!feature_has(SCB_FEAT_MEMCG))
-		setrlimit(RLIMIT_MEMLOCK, &inf);
+	setrlimit(RLIMIT_MEMLOCK, &inf);
 }
 
 static void node_close_fds(struct scb_node *n);

@@ -305,10 +305,7 @@ kernel_transitions()
 	make_cgroup
 	server "$SCB_CGROUP"
 	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" "$n" 2 "$out"
-	for ((i = 0; i < 600; i++)); do
-		[ -e "$out" ] && break
-		sleep 0.05
-	done
+	wait_for_file "$out" 30
 	[ -e "$out" ] || fail "the request/response client did not finish"
 	line=$(ip netns exec "$NS_C" ss -Htin "sport = :$(cat "$out")")
 	touch "$out.done"
@@ -340,10 +337,7 @@ kernel_transitions()
 	make_cgroup
 	server "$SCB_CGROUP"
 	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" 20 0 "$out"
-	for ((i = 0; i < 600; i++)); do
-		[ -e "$out" ] && break
-		sleep 0.05
-	done
+	wait_for_file "$out" 30
 	touch "$out.done"
 	stats_json "$CLI"
 	echo "# $(jq -c '{rtt_samples, rtt_values, rtt_hist_us}' <<<"$STATS")"

@@ -373,6 +373,18 @@ make_pod_cgroup()
 	done
 }
 
+# wait_for_file FILE SECONDS: until FILE exists (a load generator's result),
+# at most SECONDS.
+wait_for_file()
+{
+	local i
+
+	for ((i = 0; i < $2 * 20; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+}
+
 # wait_netns_quiet NS: until NS has no TCP socket but listeners and TIME-WAIT:
 # every connection has finished its retransmits and state changes.
 wait_netns_quiet()

@@ -288,10 +288,7 @@ s.close()' "$SRV4" "$PORT"
 	make_cgroup
 	server "$SCB_CGROUP"
 	bg_in_ns "$cg" "$NS_C" python3 "$TCPLOAD" rr "$SRV4" "$PORT" 20 0 "$out"
-	for ((i = 0; i < 600; i++)); do
-		[ -e "$out" ] && break
-		sleep 0.05
-	done
+	wait_for_file "$out" 30
 	# The kernel's own smoothed RTT of the connection, for the record.
 	echo "# ss -ti: $(ip netns exec "$NS_C" ss -Htin "dport = :$PORT" | grep -o 'rtt:[^ ]*')"
 	touch "$out.done"
