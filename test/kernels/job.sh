@@ -5,8 +5,11 @@
 # vm.sh) in a fresh copy of the tree: test/setup.sh, make (on every kernel:
 # the binary is built where it runs), the kernel's feature probe, then the
 # kernel suites (contract.bats, and features.bats where it exists) through
-# test/run.sh.  FULL=1 runs every test/*.bats too; SCB_KERNEL_FILES="F..."
-# runs only those files.
+# test/run.sh.  FULL=1 first runs the README's test command in the guest,
+# `make test MATRIX=0` (unit tests, their ASan+UBSan and valgrind reruns,
+# every bats file: all of `make test` but the matrix, which cannot nest),
+# then the contract, and prints the sum of both summaries last;
+# SCB_KERNEL_FILES="F..." runs only those files.
 # Lines starting "SCB-JOB " are data for run.sh.
 
 set -euo pipefail
@@ -63,6 +66,31 @@ feature_probe()
 			if length > 0 then "; lacks: " + join(", ") else "" end)' || echo "?")"
 }
 
+# summary_of LOG: the "N passed, N failed" numbers of a run's log.
+summary_of()
+{
+	grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n1 |
+		sed -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/'
+}
+
+# full_run: the README's `make test` (but the matrix), then the contract;
+# one summary over both, the last line, for run.sh.
+full_run()
+{
+	local log1 log2 p1 f1 p2 f2 rc=0
+
+	log1=$(mktemp) log2=$(mktemp)
+	timed tests make test MATRIX=0 2>&1 | tee "$log1" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' || rc=1
+	test/run.sh --bats-only test/kernels/contract.bats 2>&1 | tee "$log2" |
+		grep -vE '^[0-9]+ passed, [0-9]+ failed$' || rc=1
+	read -r p1 f1 < <(summary_of "$log1"; echo "0 1")
+	read -r p2 f2 < <(summary_of "$log2"; echo "0 1")
+	echo "# make test MATRIX=0: $p1 passed, $f1 failed; contract: $p2 passed, $f2 failed"
+	echo "$((p1 + p2)) passed, $((f1 + f2)) failed"
+	rm -f "$log1" "$log2"
+	return "$rc"
+}
+
 main()
 {
 	local files=() kernel_files
@@ -82,7 +110,8 @@ main()
 	kernel_files=(test/kernels/contract.bats)
 	[ ! -e test/kernels/features.bats ] || kernel_files+=(test/kernels/features.bats)
 	if [ "${FULL:-}" = 1 ]; then
-		files=(test/*.bats "${kernel_files[@]}")
+		full_run
+		return
 	elif [ -n "${SCB_KERNEL_FILES:-}" ]; then
 		read -ra files <<<"$SCB_KERNEL_FILES"
 	else

@@ -4,7 +4,7 @@
 # run.sh [KERNEL...]: the kernel matrix.  Boots each of Debian's kernels
 # (default 5.10 6.1 6.12) in qemu with a Debian 12 userland (mkimage.sh,
 # built once and cached), runs job.sh there on a fresh copy of this tree
-# (the contract suite; FULL=1: every test/*.bats too), one VM at a time,
+# (the contract suite; FULL=1: `make test MATRIX=0` and the contract), one VM at a time,
 # and prints each VM's results prefixed with its kernel, a table, and last
 # "N passed, N failed" over all kernels.  Exits 1 if anything failed.
 # Logs: $SCB_KERNELS_CACHE/runs/ (the last 10 runs are kept).
