@@ -41,4 +41,22 @@ struct {
 	__type(value, struct scb_sock);
 } socks SEC(".maps");
 
+/* (target, peer) counters of learning targets (identity.bpf.h); user
+ * space deletes a target's entries when the target goes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SCB_MAX_PEERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct scb_peer_key);
+	__type(value, struct scb_peer_counters);
+} peers SEC(".maps");
+
+/* Per connection of a learning target: its `peers` key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct scb_peer_sock);
+} peer_socks SEC(".maps");
+
 #endif

@@ -11,7 +11,7 @@
  *   RTT_CB                      one RTT histogram value (see on_rtt)
  *   RTO_CB                      rto, rto_streak_max
  *   RETRANS_CB                  retrans (segments), retrans_failed, retrans_loss
- *   *_HDR_OPT_CB                hdr_opt
+ *   *_HDR_OPT_CB                hdr_opt; identity (identity.bpf.h)
  *
  * Where the numbers go: a live cgroup target's in its link's cgroup
  * storage (cgstats: per-CPU counters and the target's key; cgtrans:
@@ -93,7 +93,10 @@ struct target_ref {
 	__u64 key;
 	struct scb_counters *counters;
 	struct scb_shared_counters *shared;
+	__u32 id_mode;		/* its identity.mode (SCB_ID_*) */
 };
+
+#include "identity.bpf.h"
 
 static __always_inline struct cgroup *sock_cgroup(struct bpf_sock_ops *skops)
 {
@@ -135,6 +138,7 @@ static __always_inline bool resolve_cgroup(struct bpf_sock_ops *skops, struct ta
 			return false;
 	}
 	ref->key = pc->key;
+	ref->id_mode = pc->id_mode;
 	if (pc->store == SCB_STORE_HASH)
 		return from_hash(ref);
 	sh = bpf_get_local_storage(&cgtrans, 0);
@@ -158,19 +162,47 @@ static __always_inline bool resolve_netns(struct bpf_sock_ops *skops, struct tar
 		return false;
 	if (!(sk && bpf_sk_storage_get(&socks, sk, NULL, 0)) && first_traced(sock_cgroup(skops), 0))
 		return false;
+	ref->id_mode = t->identity.mode;
 	return from_hash(ref);
+}
+
+static __always_inline bool is_established_op(__u32 op)
+{
+	return op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB;
 }
 
 /* Ask for the target's callbacks on top of what the socket has:
  * cb_flags_set replaces the socket's flags, so OR them in. Every flag
  * exists on every kernel the program loads on (5.10+). */
-static __always_inline void set_flags(struct bpf_sock_ops *skops, __u64 key)
+static __always_inline void set_flags(struct bpf_sock_ops *skops, const struct scb_target *t,
+				      __u32 op)
 {
-	struct scb_target *t = bpf_map_lookup_elem(&targets, &key);
-	__u32 have = skops->bpf_sock_ops_cb_flags;
+	__u32 have = skops->bpf_sock_ops_cb_flags, want = have | t->flags;
 
-	if (t && t->flags && (have & t->flags) != t->flags)
-		bpf_sock_ops_cb_flags_set(skops, have | t->flags);
+	if (is_established_op(op))
+		want = id_established_flags(want, &t->identity);
+	if (want != have)
+		bpf_sock_ops_cb_flags_set(skops, want);
+}
+
+/* What a learning target does as a connection starts. */
+static __always_inline void id_start(struct bpf_sock_ops *skops, struct target_ref *ref,
+				     const struct scb_identity *id, __u32 op)
+{
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		id_connect(skops, ref);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		id_established(skops, ref, id, false);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		id_established(skops, ref, id, true);
+		break;
+	default:
+		id_listen(skops);
+		break;
+	}
 }
 
 /* The netns entry point remembers the target it found for a connection
@@ -193,10 +225,31 @@ static __always_inline void sock_record(struct bpf_sock_ops *skops, __u64 key)
 
 /* A connection starts (or a socket listens): ask for its callbacks. */
 static __always_inline void on_start(struct bpf_sock_ops *skops, struct target_ref *ref,
-				     __u64 *counter)
+				     __u64 *counter, __u32 op)
 {
-	set_flags(skops, ref->key);
+	struct scb_target *t = bpf_map_lookup_elem(&targets, &ref->key);
+
 	__sync_fetch_and_add(counter, 1);
+	if (!t)
+		return;
+	set_flags(skops, t, op);
+	if (t->identity.mode & SCB_ID_LEARN)
+		id_start(skops, ref, &t->identity, op);
+}
+
+/* A header-option callback: counted; an announcing target's SYNs and
+ * SYN-ACKs get its identity. */
+static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops, struct target_ref *ref,
+				       __u32 op)
+{
+	struct scb_target *t;
+
+	__sync_fetch_and_add(&ref->counters->hdr_opt, 1);
+	if (!(ref->id_mode & SCB_ID_ANNOUNCE) || op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB)
+		return;
+	t = bpf_map_lookup_elem(&targets, &ref->key);
+	if (t)
+		id_announce(skops, ref, &t->identity, op);
 }
 
 static __always_inline struct tcp_sock *tcp_of(struct bpf_sock_ops *skops)
@@ -243,18 +296,24 @@ static __always_inline void on_state(struct bpf_sock_ops *skops, struct target_r
 
 	if (old < SCB_TCP_STATES && new < SCB_TCP_STATES)
 		__sync_fetch_and_add(&ref->shared->states[old][new], 1);
-	if (new == TCP_CLOSE)
-		on_close(skops, ref->counters, old);
+	if (new != TCP_CLOSE)
+		return;
+	on_close(skops, ref->counters, old);
+	if (ref->id_mode & SCB_ID_LEARN)
+		id_close(skops, ref, old);
 }
 
 /* RTO_CB: args[0] is the connection's RTOs in a row before this one. */
-static __always_inline void on_rto(struct bpf_sock_ops *skops, struct scb_counters *c)
+static __always_inline void on_rto(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
+	struct scb_counters *c = ref->counters;
 	__u64 streak = (__u64)skops->args[0] + 1;
 
 	__sync_fetch_and_add(&c->rto, 1);
 	if (streak > c->rto_streak_max)	/* this CPU's: no other writes it */
 		c->rto_streak_max = streak;
+	if (ref->id_mode & SCB_ID_LEARN)
+		peer_add(skops, true, 0);
 }
 
 /* The kernel calls RTT_CB from tcp_rtt_estimator() at a connection's
@@ -282,6 +341,8 @@ static __always_inline void on_rtt(struct bpf_sock_ops *skops, struct target_ref
 	if (us > c->rtt_max_us)	/* this CPU's: no other writes it */
 		c->rtt_max_us = us;
 	__sync_fetch_and_add(&ref->shared->rtt_hist[scb_rtt_slot(us)], 1);
+	if (ref->id_mode & SCB_ID_LEARN)
+		peer_rtt(skops, us);
 }
 
 /* RETRANS_CB runs once per retransmitted skb of args[1] segments, also
@@ -298,6 +359,8 @@ static __always_inline void on_retrans(struct bpf_sock_ops *skops, struct target
 	/* In loss recovery (after an RTO) rather than fast recovery. */
 	if (tp && BPF_CORE_READ_BITFIELD(&tp->inet_conn, icsk_ca_state) == TCP_CA_Loss)
 		__sync_fetch_and_add(&ref->counters->retrans_loss, segs);
+	if (ref->id_mode & SCB_ID_LEARN)
+		peer_add(skops, false, segs);
 }
 
 /* The callbacks we act on; the others (TIMEOUT_INIT, RWND_INIT,
@@ -327,28 +390,28 @@ static __noinline void on_event(struct bpf_sock_ops *skops, struct target_ref *r
 
 	switch (op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
-		on_start(skops, ref, &c->connect);
+		on_start(skops, ref, &c->connect, op);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		on_start(skops, ref, &c->active_established);
+		on_start(skops, ref, &c->active_established, op);
 		break;
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		on_start(skops, ref, &c->passive_established);
+		on_start(skops, ref, &c->passive_established, op);
 		break;
 	case BPF_SOCK_OPS_TCP_LISTEN_CB:
-		on_start(skops, ref, &c->listen);
+		on_start(skops, ref, &c->listen, op);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		on_state(skops, ref);
 		break;
 	case BPF_SOCK_OPS_RTO_CB:
-		on_rto(skops, c);
+		on_rto(skops, ref);
 		break;
 	case BPF_SOCK_OPS_RETRANS_CB:
 		on_retrans(skops, ref);
 		break;
 	default:	/* the header-option callbacks */
-		__sync_fetch_and_add(&c->hdr_opt, 1);
+		on_hdr_opt(skops, ref, op);
 		break;
 	}
 }

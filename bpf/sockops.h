@@ -29,6 +29,20 @@
 #define SCB_FLAG_WRITE_HDR_OPT		(1U << 6)
 #define SCB_FLAGS_KNOWN			0x7FU
 
+/* The header-option flags: with identity on, handshake-only. */
+#define SCB_HDR_FLAGS		(SCB_FLAG_PARSE_ALL_HDR_OPT |		\
+				 SCB_FLAG_PARSE_UNKNOWN_HDR_OPT |	\
+				 SCB_FLAG_WRITE_HDR_OPT)
+
+/* Identity in the handshake (docs/identity.md): what a target does. */
+#define SCB_ID_ANNOUNCE		(1U << 0)	/* our option on its SYNs and SYN-ACKs */
+#define SCB_ID_LEARN		(1U << 1)	/* the peer's option read; per-peer counters */
+#define SCB_ID_NO_SERIES	(1U << 2)	/* user space: no per-peer Prometheus series */
+/* The option: kind, length, experiment id (2), node (4), pod (4). */
+#define SCB_ID_OPT_LEN		12
+#define SCB_MAX_PEERS		16384	/* (target, peer) entries per node */
+#define SCB_PEER_RTT_SLOTS	26	/* log2 µs: [2^i, 2^(i+1)), up to 67 s */
+
 /* Keys of `targets`: a cgroup id, or a netns cookie with this bit set. */
 #define SCB_NETNS_BIT		(1ULL << 63)
 
@@ -54,6 +68,18 @@ struct scb_attachment {
 	char ifname[SCB_IFNAME_LEN];
 };
 
+/* A target's identity settings, from the config's `identity` section
+ * at attach. Its own identity is (node, low 32 bits of its key). */
+struct scb_identity {
+	__u32 mode;		/* SCB_ID_*; 0: off for this target */
+	__u32 node;		/* this node's id */
+	__u32 max_peers;	/* peers counted apart; beyond: peer_overflow */
+	__u16 exid;		/* RFC 6994 experiment id, host order */
+	__u8 kind;		/* 253 or 254 */
+	__u8 pad;
+	char node_name[SCB_NAME_LEN];	/* user space: the info series' node */
+};
+
 /* Value of the `targets` map, keyed by cgroup id (kind CGROUP) or netns
  * cookie (kind NETNS). Written by user space only; the program reads
  * `flags` when a connection starts, everything else is metadata for
@@ -77,6 +103,7 @@ struct scb_target {
 	__s32 existing_err;		/* why they could not be, 0 if none */
 	__u32 n_attach;			/* CNI: entries used in attach */
 	struct scb_attachment attach[SCB_MAX_ATTACH];
+	struct scb_identity identity;
 };
 
 /* Counters of one target, per CPU; user space sums the CPUs. What each
@@ -105,7 +132,14 @@ struct scb_target {
 	__u64 timeout_established; /* established, retries ran out */	\
 	__u64 retrans_loss;	/* retrans segments sent in loss (RTO) */	\
 	__u64 rto_streak_max;	/* most RTOs in a row on a connection */	\
-	__u64 segs_out_closed;	/* data segments sent by closed connections */
+	__u64 segs_out_closed;	/* data segments sent by closed connections */ \
+	__u64 id_sent;		/* SYN/SYN-ACKs that carried our identity */ \
+	__u64 id_not_sent;	/* no room for it (or not written) */	\
+	__u64 id_learned;	/* handshakes where the peer's was read */ \
+	__u64 id_absent;	/* handshakes without one: untraced peer */ \
+	__u64 id_malformed;	/* an option of ours, but not well formed */ \
+	__u64 id_no_syn;	/* passive, no saved SYN (syncookie) */	\
+	__u64 peer_overflow;	/* connections past the peer cap */
 
 struct scb_counters {
 	SCB_COUNTERS
@@ -117,6 +151,7 @@ struct scb_counters {
 struct scb_shared_counters {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 	__u64 rtt_hist[SCB_RTT_SLOTS];
+	__u64 peers;		/* entries this target has in `peers` */
 };
 
 /* Where a cgroup target's counters live. */
@@ -134,7 +169,7 @@ enum scb_store {
 struct scb_link_counters {
 	__u64 key;		/* the target's key (its cgroup id) */
 	__u32 store;		/* enum scb_store */
-	__u32 pad;
+	__u32 id_mode;		/* its identity.mode: RTT and losses per peer */
 	struct scb_counters c;
 };
 
@@ -148,6 +183,35 @@ struct scb_stats {
 	SCB_COUNTERS
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 	__u64 rtt_hist[SCB_RTT_SLOTS];
+	__u64 peers;
+};
+
+/* Key of `peers`: one target and one peer, by identity and address. */
+struct scb_peer_key {
+	__u64 target;
+	__u32 node;		/* the peer's identity; 0, 0: none received */
+	__u32 pod;
+	__u32 addr[4];		/* the peer's address as seen here, network order */
+	__u16 family;
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* Counters of one (target, peer), shared by the CPUs. */
+struct scb_peer_counters {
+	__u64 active;		/* connections this target opened */
+	__u64 passive;		/* connections it accepted */
+	__u64 failed;		/* connects that failed (SYN_SENT -> CLOSE) */
+	__u64 closed;
+	__u64 retrans;		/* segments */
+	__u64 rto;
+	__u64 rtt_sum_us;
+	__u64 rtt_hist[SCB_PEER_RTT_SLOTS];
+};
+
+/* Per connection of a learning target: its entry in `peers`. */
+struct scb_peer_sock {
+	struct scb_peer_key key;
 };
 
 enum scb_event_type {
@@ -174,11 +238,14 @@ struct scb_event {
 	__u32 saddr[4];		/* network order; IPv4 in [0] */
 	__u32 daddr[4];
 	__u32 srtt_us;		/* smoothed RTT, 0 when not known yet */
+	__u32 peer_node;	/* the peer's identity, 0, 0: none known */
+	__u32 peer_pod;
 	__u32 arg[3];		/* per type: STATE old,new; RTT sample µs
 				 * (or srtt, see SCB_RTT_SMOOTHED);
 				 * RTO retransmits,rto_jiffies; RETRANS
 				 * seq,segs,err; CLOSE retransmitted
 				 * segments (the reader adds the duration) */
+	__u32 pad2;
 	__u64 bytes_acked;
 	__u64 bytes_received;
 };

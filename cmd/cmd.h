@@ -20,6 +20,7 @@ int cmd_gc(int argc, char **argv, struct scb_error **err);
 int cmd_metrics(int argc, char **argv, struct scb_error **err);
 int cmd_serve(int argc, char **argv, struct scb_error **err);
 int cmd_conns(int argc, char **argv, struct scb_error **err);
+int cmd_peers(int argc, char **argv, struct scb_error **err);
 int cmd_flags(int argc, char **argv, struct scb_error **err);
 int cmd_check(int argc, char **argv, struct scb_error **err);
 /* The CNI plugin's actions (cni.c), run by cni_skel_main (cniskel.c). */

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "Counters and RTT histogram per container" },
 	{ "trace", cmd_trace, "Stream live TCP events" },
 	{ "conns", cmd_conns, "Live connections of a container (like ss -ti)" },
+	{ "peers", cmd_peers, "Whom a container talks to, by handshake identity" },
 	{ "metrics", cmd_metrics, "Counters in the Prometheus text format" },
 	{ "serve", cmd_serve, "Serve /metrics over HTTP for Prometheus" },
 	{ "flags", cmd_flags, "Probe which callback flags this kernel supports" },

@@ -122,6 +122,24 @@ static cJSON *percentiles_json(const struct scb_stats *s)
 	return o;
 }
 
+/* What the handshake identity did (docs/identity.md). */
+static cJSON *identity_json(const struct scb_target *t, const struct scb_stats *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "announces", t->identity.mode & SCB_ID_ANNOUNCE);
+	cJSON_AddBoolToObject(o, "learns", t->identity.mode & SCB_ID_LEARN);
+	cJSON_AddNumberToObject(o, "sent", (double)s->id_sent);
+	cJSON_AddNumberToObject(o, "not_sent", (double)s->id_not_sent);
+	cJSON_AddNumberToObject(o, "learned", (double)s->id_learned);
+	cJSON_AddNumberToObject(o, "absent", (double)s->id_absent);
+	cJSON_AddNumberToObject(o, "malformed", (double)s->id_malformed);
+	cJSON_AddNumberToObject(o, "no_saved_syn", (double)s->id_no_syn);
+	cJSON_AddNumberToObject(o, "peers", (double)s->peers);
+	cJSON_AddNumberToObject(o, "peer_overflow", (double)s->peer_overflow);
+	return o;
+}
+
 static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -154,6 +172,8 @@ static cJSON *stats_json(const struct scb_target *t, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "retrans_loss", (double)s->retrans_loss);
 	cJSON_AddNumberToObject(o, "rto_streak_max", (double)s->rto_streak_max);
 	cJSON_AddNumberToObject(o, "segs_out_closed", (double)s->segs_out_closed);
+	if (t->identity.mode)
+		cJSON_AddItemToObject(o, "identity", identity_json(t, s));
 	return o;
 }
 
@@ -191,6 +211,12 @@ static void stats_text(const struct scb_target *t, const struct scb_stats *s)
 	       (unsigned long long)s->timeout_established);
 	printf("  recovery      %llu segments retransmitted after an RTO; most RTOs in a row %llu\n",
 	       (unsigned long long)s->retrans_loss, (unsigned long long)s->rto_streak_max);
+	if (t->identity.mode)
+		printf("  identity      sent %llu, not sent %llu; peer's: learned %llu, absent %llu, malformed %llu, no saved SYN %llu; %llu peers\n",
+		       (unsigned long long)s->id_sent, (unsigned long long)s->id_not_sent,
+		       (unsigned long long)s->id_learned, (unsigned long long)s->id_absent,
+		       (unsigned long long)s->id_malformed, (unsigned long long)s->id_no_syn,
+		       (unsigned long long)s->peers);
 	printf("  rtt           %llu values, avg %llu us (%s)\n",
 	       (unsigned long long)s->rtt_samples,
 	       (unsigned long long)(s->rtt_samples ? s->rtt_sum_us / s->rtt_samples : 0),

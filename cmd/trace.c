@@ -268,9 +268,12 @@ static void print_text(struct trace_ctx *c, const struct scb_event *e, const str
 	endpoint(fam, d, e->rport, peer, sizeof(peer));
 	if (c->wide) {
 		details_text(e, dur_ms, det, sizeof(det));
-		printf("%s.%03llu %-16s %-19s %s -> %s %s\n", tbuf,
+		printf("%s.%03llu %-16s %-19s %s -> %s %s", tbuf,
 		       (unsigned long long)(real / 1000000ULL % 1000), target_label(t),
 		       event_name(e->type), local, peer, det);
+		if (e->peer_node || e->peer_pod)
+			printf(" peer %08x:%08x", e->peer_node, e->peer_pod);
+		putchar('\n');
 		return;
 	}
 	details_short(e, dur_ms, det, sizeof(det));

@@ -18,7 +18,7 @@ static const char *const cni_keys[] = {
 	"capabilities", "args", "ipam", "dns", "cniVersions", NULL,
 };
 static const char *const our_keys[] = {
-	"flagSets", "defaultFlagSet", "maxFlags", "onError", "retainStats", NULL,
+	"flagSets", "defaultFlagSet", "maxFlags", "onError", "retainStats", "identity", NULL,
 };
 
 void config_defaults(struct scb_config *cfg)
@@ -28,6 +28,7 @@ void config_defaults(struct scb_config *cfg)
 	/* Header-option callbacks run per packet: opt-in by the admin. */
 	cfg->max_flags = SCB_FLAG_RTO | SCB_FLAG_RETRANS | SCB_FLAG_STATE | SCB_FLAG_RTT;
 	cfg->on_error = SCB_ON_ERROR_FAIL;
+	identity_defaults(&cfg->identity);
 }
 
 static bool in_list(const char *key, const char *const *list)
@@ -59,7 +60,7 @@ static int check_keys(const cJSON *obj, const char *where, bool top,
 						     text_escape(a->string, esc, sizeof(esc)), where);
 		if (top && !in_list(a->string, our_keys) && !in_list(a->string, cni_keys))
 			return scb_error_set(err, SCB_ERR_CONFIG,
-					     "unknown key \"%s\" in config (known: flagSets defaultFlagSet maxFlags onError retainStats)",
+					     "unknown key \"%s\" in config (known: flagSets defaultFlagSet maxFlags onError retainStats identity)",
 					     text_escape(a->string, esc, sizeof(esc)));
 	}
 	return 0;
@@ -172,6 +173,9 @@ int config_from_json(const cJSON *obj, struct scb_config *cfg, struct scb_error 
 	if (v && !cJSON_IsBool(v))
 		return scb_error_set(err, SCB_ERR_CONFIG, "retainStats must be true or false");
 	cfg->retain_stats = v && cJSON_IsTrue(v);
+	v = cJSON_GetObjectItemCaseSensitive(obj, "identity");
+	if (v && identity_parse(v, &cfg->identity, err))
+		return -1;
 	return check_ceiling(cfg, err);
 }
 
@@ -294,6 +298,7 @@ static void finish(const struct scb_config *cfg, struct scb_request *req)
 {
 	req->traced = true;
 	req->effective = req->requested & cfg->max_flags;
+	identity_for(&cfg->identity, req->effective, &req->identity);
 }
 
 int config_request(const struct scb_config *cfg, const char *flags, const char *set,

@@ -9,6 +9,7 @@
 #include "error.h"
 #include <linux/types.h>
 #include "sockops.h"
+#include "identity.h"
 
 #define SCB_DEFAULT_CONFIG	"/etc/sockops-cb/config.json"
 #define SCB_MAX_FLAG_SETS	256
@@ -35,6 +36,7 @@ struct scb_config {
 	uint32_t max_flags;
 	enum scb_on_error on_error;
 	bool retain_stats;
+	struct scb_identity_config identity;
 };
 
 /* What one container gets. */
@@ -43,6 +45,7 @@ struct scb_request {
 	uint32_t requested;	/* asked for, before the ceiling */
 	uint32_t effective;	/* requested & maxFlags */
 	char flag_set[SCB_SET_LEN];	/* set name, "" for explicit flags */
+	struct scb_identity identity;	/* what the flags mean for identity */
 };
 
 void config_defaults(struct scb_config *cfg);

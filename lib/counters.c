@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "counters.h"
 #include "node_internal.h"
+#include "peers.h"
 
 /* Per-CPU values come back rounded up to 8 bytes each. */
 #define PCPU_SIZE(t) ((sizeof(t) + 7) & ~7UL)
@@ -51,6 +52,7 @@ void counters_delete(struct scb_node *n, uint64_t key)
 {
 	bpf_map_delete_elem(n->stats_fd, &key);
 	bpf_map_delete_elem(n->trans_fd, &key);
+	peers_delete_target(n, key);
 }
 
 /* All CPUs' copies of a cgroup target's storage, or NULL. */
@@ -79,7 +81,8 @@ static int zero_trans(struct scb_node *n, const struct bpf_cgroup_storage_key *k
 	return bpf_map_update_elem(n->cgtrans_fd, k, &zero, BPF_EXIST);
 }
 
-int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct scb_error **err)
+int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, uint32_t id_mode,
+		   struct scb_error **err)
 {
 	struct bpf_cgroup_storage_key k = storage_key(cg_id);
 	int ncpu = libbpf_num_possible_cpus(), c, ret;
@@ -95,6 +98,7 @@ int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct sc
 		v = (struct scb_link_counters *)(vals + c * PCPU_SIZE(*v));
 		v->key = cg_id;
 		v->store = store;
+		v->id_mode = id_mode;
 	}
 	ret = bpf_map_update_elem(n->cgstats_fd, &k, vals, BPF_EXIST);
 	free(vals);
@@ -134,6 +138,13 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_counters *s)
 	out->timeout_established += s->timeout_established;
 	out->rto_streak_max = max_u64(out->rto_streak_max, s->rto_streak_max);
 	out->segs_out_closed += s->segs_out_closed;
+	out->id_sent += s->id_sent;
+	out->id_not_sent += s->id_not_sent;
+	out->id_learned += s->id_learned;
+	out->id_absent += s->id_absent;
+	out->id_malformed += s->id_malformed;
+	out->id_no_syn += s->id_no_syn;
+	out->peer_overflow += s->peer_overflow;
 }
 
 /* The shared part: transitions and the RTT histogram, whose sum is
@@ -149,6 +160,7 @@ static void add_shared(struct scb_stats *out, const struct scb_shared_counters *
 		out->rtt_hist[i] += sh->rtt_hist[i];
 		out->rtt_samples += sh->rtt_hist[i];
 	}
+	out->peers += sh->peers;
 }
 
 /* A live cgroup target: 0, or -1 when key has no storage. */

@@ -20,7 +20,8 @@ void counters_delete(struct scb_node *n, uint64_t key);
  * until then the program ignores the link. Once only: a rewrite would
  * lose what the program adds meanwhile. SCB_STORE_HASH also creates the
  * hash entries, where the counters then live. */
-int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, struct scb_error **err);
+int counters_ready(struct scb_node *n, uint64_t cg_id, uint32_t store, uint32_t id_mode,
+		   struct scb_error **err);
 /* Copy a cgroup target's storage into the hashes after its link was
  * detached (the kernel keeps the storage until the cgroup is gone);
  * nothing to do for SCB_STORE_HASH targets. */

@@ -18,6 +18,7 @@ struct scb_node {
 	int cgtrans_fd;
 	int nested_fd;		/* [0]: targets were nested on this node */
 	int trace_lost_fd;	/* [0]: trace records every reader dropped */
+	int peers_fd;		/* (target, peer) counters: identity */
 };
 
 /* The node's maps: pinned by name, found in the light skeleton by offset,
@@ -25,7 +26,7 @@ struct scb_node {
  * node_open() into that field. This table (node_load.c) drives load,
  * open, close and unlink. */
 #define NO_FD ((size_t)-1)
-#define SCB_NODE_MAPS 9	/* entries of node_maps */
+#define SCB_NODE_MAPS 11	/* entries of node_maps */
 struct node_map {
 	const char *name;
 	size_t off;		/* in the light skeleton */

@@ -150,7 +150,7 @@ static int pin_link(struct scb_node *n, int cg_fd, const struct scb_target *t,
 	if (link_fd < 0)
 		return scb_error_set(err, SCB_ERR_KERNEL, "cannot attach to the cgroup: %s",
 				     strerror(errno));
-	if (counters_ready(n, t->cgroup_id, t->store, err)) {
+	if (counters_ready(n, t->cgroup_id, t->store, t->identity.mode, err)) {
 		close(link_fd);
 		return -1;
 	}
@@ -493,5 +493,6 @@ void target_init(struct scb_target *t, const char *id, const char *name, enum sc
 	snprintf(t->flag_set, sizeof(t->flag_set), "%s", req->flag_set);
 	t->requested = req->requested;
 	t->flags = req->effective;
+	t->identity = req->identity;
 	t->origin = origin;
 }

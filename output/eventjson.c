@@ -102,6 +102,9 @@ size_t event_json(char *buf, size_t len, const char *frag, const struct scb_even
 	    (unsigned long long)(real_ns / 1000 % 1000000), frag, frag[0] ? "," : "",
 	    event_name(e->type), fam == AF_INET6 ? "ipv6" : "ipv4", s, e->lport, d, e->rport,
 	    e->srtt_us, (unsigned long long)e->cookie);
+	/* The identity the peer announced (docs/identity.md), once known. */
+	if (e->peer_node || e->peer_pod)
+		put(&l, ",\"peer\":\"%08x:%08x\"", e->peer_node, e->peer_pod);
 	put_details(&l, e, dur_ms);
 	put(&l, "}");
 	return l.off;

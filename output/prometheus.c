@@ -28,8 +28,7 @@ struct family {
 	void (*write)(FILE *out, const struct family *f, const struct sample *x);
 };
 
-/* Label values: backslash, double quote and newline escaped. */
-static void label_value(char *dst, size_t len, const char *src)
+void prom_label_value(char *dst, size_t len, const char *src)
 {
 	size_t o = 0;
 
@@ -51,11 +50,11 @@ static void make_labels(struct sample *x)
 {
 	char id[300], name[160], ns[160], pod[160], set[80];
 
-	label_value(id, sizeof(id), x->t.id);
-	label_value(name, sizeof(name), x->t.name);
-	label_value(ns, sizeof(ns), x->t.pod_ns);
-	label_value(pod, sizeof(pod), x->t.pod_name);
-	label_value(set, sizeof(set), x->t.flag_set);
+	prom_label_value(id, sizeof(id), x->t.id);
+	prom_label_value(name, sizeof(name), x->t.name);
+	prom_label_value(ns, sizeof(ns), x->t.pod_ns);
+	prom_label_value(pod, sizeof(pod), x->t.pod_name);
+	prom_label_value(set, sizeof(set), x->t.flag_set);
 	snprintf(x->labels, sizeof(x->labels),
 		 "container_id=\"%s\",container_name=\"%s\",pod_namespace=\"%s\",pod_name=\"%s\",flag_set=\"%s\"",
 		 id, name, ns, pod, set);
@@ -122,6 +121,26 @@ W_COUNTER(w_estab_timeouts, timeout_established)
 W_COUNTER(w_retrans_loss, retrans_loss)
 W_COUNTER(w_rto_streak, rto_streak_max)
 W_COUNTER(w_segs_out, segs_out_closed)
+W_COUNTER(w_peer_overflow, peer_overflow)
+
+static void w_id_sent(FILE *out, const struct family *f, const struct sample *x)
+{
+	fprintf(out, "%s{%s,result=\"sent\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.id_sent);
+	fprintf(out, "%s{%s,result=\"not_sent\"} %llu\n", f->name, x->labels,
+		(unsigned long long)x->s.id_not_sent);
+}
+
+static void w_id_read(FILE *out, const struct family *f, const struct sample *x)
+{
+	static const char *const results[] = { "learned", "absent", "malformed", "no_saved_syn" };
+	const uint64_t v[] = { x->s.id_learned, x->s.id_absent, x->s.id_malformed, x->s.id_no_syn };
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		fprintf(out, "%s{%s,result=\"%s\"} %llu\n", f->name, x->labels, results[i],
+			(unsigned long long)v[i]);
+}
 
 /* The kernel's buckets (bpf/rtthist.h) hold integer µs below their
  * upper bound. Prometheus gets every second one: 4 per power of two,
@@ -200,7 +219,19 @@ static const struct family families[] = {
 	  "pass no sample to RTT_CB. 0 where rtt_seconds holds samples.", w_rtt_smoothed },
 	{ PFX "header_option_callbacks_total", "counter",
 	  "Header option callbacks: one per segment sent (WRITE_HDR_OPT) or received "
-	  "(PARSE_ALL_HDR_OPT); only counted.", w_hdr_opt },
+	  "(PARSE_ALL_HDR_OPT); only counted. With identity enabled, the handshake's only.",
+	  w_hdr_opt },
+	{ PFX "identity_options_total", "counter",
+	  "SYNs and SYN-ACKs that carried this target's identity option (sent), or had no "
+	  "room for it (not_sent) (identity enabled and WRITE_HDR_OPT).", w_id_sent },
+	{ PFX "identity_peer_options_total", "counter",
+	  "Handshakes of this target by what the peer's side held: its identity (learned), "
+	  "none (absent: an untraced peer, or a middlebox stripped it), an option of ours not "
+	  "well formed (malformed, ignored), no saved SYN to read (no_saved_syn: a syncookie) "
+	  "(identity enabled and a PARSE flag).", w_id_read },
+	{ PFX "peer_overflow_total", "counter",
+	  "Connections not counted per peer: the target had identity.maxPeersPerTarget peers "
+	  "already, or the node's peer table (16384) was full.", w_peer_overflow },
 };
 
 /* One sample per container: the hook's and CNI's targets of one id
@@ -235,7 +266,10 @@ static int collect(struct scb_node *n, struct sample **xs, int *count, struct sc
 int metrics_write(FILE *out, struct scb_error **err)
 {
 	struct sample *xs = NULL;
+	char *pbuf = NULL;
+	size_t plen = 0;
 	struct scb_node *n;
+	FILE *pm;
 	int count = 0, ret;
 	uint64_t lost = 0;
 	size_t f;
@@ -250,6 +284,11 @@ int metrics_write(FILE *out, struct scb_error **err)
 	}
 	if (!ret)
 		lost = node_trace_lost(n);
+	pm = open_memstream(&pbuf, &plen);
+	if (!ret && pm)
+		prom_peers_write(pm, n);
+	if (pm)
+		fclose(pm);
 	node_close(n);
 	fprintf(out, "# HELP " PFX "build_info The sockops-cb serving these metrics: its version "
 		     "and the build id of its BPF program (a node of another build is refused).\n"
@@ -267,6 +306,9 @@ int metrics_write(FILE *out, struct scb_error **err)
 		for (int i = 0; i < count; i++)
 			families[f].write(out, &families[f], &xs[i]);
 	}
+	if (pbuf)
+		fwrite(pbuf, 1, plen, out);
+	free(pbuf);
 	free(xs);
 	return 0;
 }

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Identity in the handshake (docs/identity.md): a target that announces
+ * writes one experimental option (RFC 6994) on its SYNs and SYN-ACKs; a
+ * target that learns reads its peer's at ESTABLISHED and counts each
+ * connection's RTT, losses and end under (target, peer) in `peers`.
+ * Included by sockops.bpf.c only; needs maps.bpf.h. */
+#ifndef __SCB_IDENTITY_BPF_H
+#define __SCB_IDENTITY_BPF_H
+
+#include <bpf/bpf_endian.h>
+
+#define SOL_TCP		6
+#define TCP_SAVE_SYN	27
+#define TCPHDR_SYN	0x02
+#define AF_INET6	10
+#define ENOENT		2
+#define ENOMSG		42
+#define SCB_ID_OPT_MAX	40	/* the longest TCP option there can be */
+
+/* The option on the wire; every field in network order. */
+struct scb_id_opt {
+	__u8 kind;
+	__u8 len;
+	__u16 exid;
+	__u32 node;
+	__u32 pod;
+} __attribute__((packed));
+
+/* Written by nobody: the value a new `peers` entry starts from. */
+static const struct scb_peer_counters peer_zero;
+
+static __always_inline __u32 peer_rtt_slot(__u32 us)
+{
+	__u32 slot = us ? scb_log2(us) : 0;
+
+	return slot < SCB_PEER_RTT_SLOTS ? slot : SCB_PEER_RTT_SLOTS - 1;
+}
+
+/* A SYN or SYN-ACK being built: HDR_OPT_LEN_CB and WRITE_HDR_OPT_CB see
+ * its flags (and none while the kernel only sizes the MSS: nothing is
+ * reserved there, so data segments keep their MSS). */
+static __always_inline bool building_syn(struct bpf_sock_ops *skops)
+{
+	return skops->skb_tcp_flags & TCPHDR_SYN;
+}
+
+/* HDR_OPT_LEN_CB and WRITE_HDR_OPT_CB of an announcing target. A full
+ * header loses the option, never the connection. */
+static __always_inline void id_announce(struct bpf_sock_ops *skops, struct target_ref *ref,
+					const struct scb_identity *id, __u32 op)
+{
+	struct scb_id_opt opt;
+
+	if (!building_syn(skops))
+		return;
+	if (op == BPF_SOCK_OPS_HDR_OPT_LEN_CB) {
+		if (bpf_reserve_hdr_opt(skops, SCB_ID_OPT_LEN, 0))
+			__sync_fetch_and_add(&ref->counters->id_not_sent, 1);
+		return;
+	}
+	opt.kind = id->kind;
+	opt.len = SCB_ID_OPT_LEN;
+	opt.exid = bpf_htons(id->exid);
+	opt.node = bpf_htonl(id->node);
+	opt.pod = bpf_htonl((__u32)ref->key);
+	if (bpf_store_hdr_opt(skops, &opt, sizeof(opt), 0))
+		__sync_fetch_and_add(&ref->counters->id_not_sent, 1);
+	else
+		__sync_fetch_and_add(&ref->counters->id_sent, 1);
+}
+
+/* The peer's option: from the SYN-ACK that completed an active open, or
+ * from the SYN the listener saved for a passive one. Fills node and pod
+ * (0, 0 when there is none) and counts what was found. */
+static __always_inline void id_read(struct bpf_sock_ops *skops, struct target_ref *ref,
+				    const struct scb_identity *id, bool passive,
+				    struct scb_peer_key *k)
+{
+	__u8 buf[SCB_ID_OPT_MAX] = {};
+	struct scb_id_opt *opt = (void *)buf;
+	struct scb_counters *c = ref->counters;
+	long ret;
+
+	buf[0] = id->kind;
+	buf[1] = 4;	/* "kind-length" of a 16-bit experiment id */
+	buf[2] = id->exid >> 8;
+	buf[3] = id->exid & 0xff;
+	ret = bpf_load_hdr_opt(skops, buf, sizeof(buf), passive ? BPF_LOAD_HDR_OPT_TCP_SYN : 0);
+	if (ret == -ENOMSG) {
+		__sync_fetch_and_add(&c->id_absent, 1);
+		return;
+	}
+	if (ret == -ENOENT) {
+		__sync_fetch_and_add(&c->id_no_syn, 1);
+		return;
+	}
+	if (ret != SCB_ID_OPT_LEN || opt->len != SCB_ID_OPT_LEN || !opt->pod) {
+		__sync_fetch_and_add(&c->id_malformed, 1);
+		return;
+	}
+	k->node = bpf_ntohl(opt->node);
+	k->pod = bpf_ntohl(opt->pod);
+	__sync_fetch_and_add(&c->id_learned, 1);
+}
+
+static __always_inline void peer_addr(struct bpf_sock_ops *skops, struct scb_peer_key *k)
+{
+	k->family = skops->family;
+	if (k->family == AF_INET6) {
+		k->addr[0] = skops->remote_ip6[0];
+		k->addr[1] = skops->remote_ip6[1];
+		k->addr[2] = skops->remote_ip6[2];
+		k->addr[3] = skops->remote_ip6[3];
+	} else {
+		k->addr[0] = skops->remote_ip4;
+	}
+}
+
+/* The connection's entry in `peers`, made on first use within the
+ * target's cap; NULL past it (counted in peer_overflow). */
+static __always_inline struct scb_peer_counters *
+peer_entry(struct target_ref *ref, const struct scb_peer_key *k, __u32 max_peers)
+{
+	struct scb_peer_counters *p = bpf_map_lookup_elem(&peers, k);
+
+	if (p)
+		return p;
+	if (ref->shared->peers >= max_peers ||
+	    bpf_map_update_elem(&peers, k, &peer_zero, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&ref->counters->peer_overflow, 1);
+		return NULL;
+	}
+	__sync_fetch_and_add(&ref->shared->peers, 1);
+	return bpf_map_lookup_elem(&peers, k);
+}
+
+/* The connection's peer record, kept with the socket for its later
+ * callbacks; create makes it (a connect, an accept). */
+static __always_inline struct scb_peer_sock *peer_sock(struct bpf_sock_ops *skops, bool create)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&peer_socks, sk, NULL,
+				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* The counters of the socket's (target, peer), or NULL. */
+static __always_inline struct scb_peer_counters *peer_of(struct bpf_sock_ops *skops)
+{
+	struct scb_peer_sock *s = peer_sock(skops, false);
+
+	return s ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
+}
+
+/* TCP_CONNECT_CB of a learning target: the peer is its address until
+ * the SYN-ACK says more; a connect that fails is counted under it. */
+static __always_inline void id_connect(struct bpf_sock_ops *skops, struct target_ref *ref)
+{
+	struct scb_peer_sock *s = peer_sock(skops, true);
+
+	if (!s)
+		return;
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	s->key.target = ref->key;
+	peer_addr(skops, &s->key);
+}
+
+/* ACTIVE/PASSIVE_ESTABLISHED_CB of a learning target. */
+static __always_inline void id_established(struct bpf_sock_ops *skops, struct target_ref *ref,
+					   const struct scb_identity *id, bool passive)
+{
+	struct scb_peer_counters *p;
+	struct scb_peer_sock *s;
+	struct scb_peer_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.target = ref->key;
+	peer_addr(skops, &k);
+	id_read(skops, ref, id, passive, &k);
+	s = peer_sock(skops, true);
+	if (!s)
+		return;
+	s->key = k;
+	p = peer_entry(ref, &k, id->max_peers);
+	if (p)
+		__sync_fetch_and_add(passive ? &p->passive : &p->active, 1);
+}
+
+/* STATE_CB to CLOSE: a failed connect has its entry made here (under
+ * the address it was sent to). */
+static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_ref *ref,
+				     __u32 old)
+{
+	struct scb_peer_sock *s = peer_sock(skops, false);
+	struct scb_peer_counters *p;
+	struct scb_target *t;
+
+	if (!s)
+		return;
+	if (old == TCP_SYN_SENT) {
+		t = bpf_map_lookup_elem(&targets, &ref->key);
+		p = t ? peer_entry(ref, &s->key, t->identity.max_peers) : NULL;
+		if (p)
+			__sync_fetch_and_add(&p->failed, 1);
+		return;
+	}
+	p = bpf_map_lookup_elem(&peers, &s->key);
+	if (p)
+		__sync_fetch_and_add(&p->closed, 1);
+}
+
+static __always_inline void peer_rtt(struct bpf_sock_ops *skops, __u32 us)
+{
+	struct scb_peer_counters *p = peer_of(skops);
+
+	if (!p)
+		return;
+	__sync_fetch_and_add(&p->rtt_sum_us, us);
+	__sync_fetch_and_add(&p->rtt_hist[peer_rtt_slot(us)], 1);
+}
+
+static __always_inline void peer_add(struct bpf_sock_ops *skops, bool rto, __u32 segs)
+{
+	struct scb_peer_counters *p = peer_of(skops);
+
+	if (!p)
+		return;
+	if (rto)
+		__sync_fetch_and_add(&p->rto, 1);
+	else
+		__sync_fetch_and_add(&p->retrans, segs);
+}
+
+/* The flags a connection keeps once established: with identity on, the
+ * header-option flags served the handshake only, and data segments get
+ * no callback for them. */
+static __always_inline __u32 id_established_flags(__u32 flags, const struct scb_identity *id)
+{
+	return id->mode ? flags & ~SCB_HDR_FLAGS : flags;
+}
+
+/* TCP_LISTEN_CB of a learning target: the kernel keeps each accepted
+ * connection's SYN, where its option is read at PASSIVE_ESTABLISHED. */
+static __always_inline void id_listen(struct bpf_sock_ops *skops)
+{
+	int one = 1;
+
+	bpf_setsockopt(skops, SOL_TCP, TCP_SAVE_SYN, &one, sizeof(one));
+}
+
+#endif
