@@ -16,6 +16,7 @@
 #define ENOENT		2
 #define ENOMSG		42
 #define SCB_ID_OPT_MAX	40	/* the longest TCP option there can be */
+#define TCP_SYN_RECV	3
 
 /* The option on the wire; every field in network order. */
 struct scb_id_opt {
@@ -146,12 +147,26 @@ static __always_inline struct scb_peer_sock *peer_sock(struct bpf_sock_ops *skop
 				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
-/* The counters of the socket's (target, peer), or NULL. */
-static __always_inline struct scb_peer_counters *peer_of(struct bpf_sock_ops *skops)
+/* Before the handshake completes, the peer is not known yet. */
+static __always_inline bool in_handshake(struct bpf_sock_ops *skops)
 {
-	struct scb_peer_sock *s = peer_sock(skops, false);
+	return skops->state == TCP_SYN_SENT || skops->state == TCP_SYN_RECV;
+}
 
-	return s ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
+/* What the connection did before its entry existed, into the entry. */
+static __always_inline void peer_flush(struct scb_peer_counters *p, struct scb_peer_sock *s)
+{
+	if (s->pending_rtt) {
+		__sync_fetch_and_add(&p->rtt_sum_us, s->pending_rtt_us);
+		__sync_fetch_and_add(&p->rtt_hist[peer_rtt_slot(s->pending_rtt_us / s->pending_rtt)],
+				     s->pending_rtt);
+	}
+	if (s->pending_retrans)
+		__sync_fetch_and_add(&p->retrans, s->pending_retrans);
+	if (s->pending_rto)
+		__sync_fetch_and_add(&p->rto, s->pending_rto);
+	s->pending_rtt_us = 0;
+	s->pending_rtt = s->pending_retrans = s->pending_rto = 0;
 }
 
 /* TCP_CONNECT_CB of a learning target: the peer is its address until
@@ -184,8 +199,10 @@ static __always_inline void id_established(struct bpf_sock_ops *skops, struct ta
 		return;
 	s->key = k;
 	p = peer_entry(ref, &k, id->max_peers);
-	if (p)
-		__sync_fetch_and_add(passive ? &p->passive : &p->active, 1);
+	if (!p)
+		return;
+	__sync_fetch_and_add(passive ? &p->passive : &p->active, 1);
+	peer_flush(p, s);
 }
 
 /* STATE_CB to CLOSE: a failed connect has its entry made here (under
@@ -202,8 +219,10 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
 	if (old == TCP_SYN_SENT) {
 		t = bpf_map_lookup_elem(&targets, &ref->key);
 		p = t ? peer_entry(ref, &s->key, t->identity.max_peers) : NULL;
-		if (p)
+		if (p) {
 			__sync_fetch_and_add(&p->failed, 1);
+			peer_flush(p, s);
+		}
 		return;
 	}
 	p = bpf_map_lookup_elem(&peers, &s->key);
@@ -211,26 +230,49 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
 		__sync_fetch_and_add(&p->closed, 1);
 }
 
+/* The socket's record and its entry (NULL until the handshake made
+ * it). An accepted connection takes its first RTT sample, from the ACK
+ * of its SYN-ACK, before PASSIVE_ESTABLISHED: its record starts there.
+ * During the handshake what happens waits in the record (peer_flush). */
+static __always_inline struct scb_peer_sock *
+peer_of(struct bpf_sock_ops *skops, struct scb_peer_counters **p)
+{
+	struct scb_peer_sock *s = peer_sock(skops, skops->state == TCP_SYN_RECV);
+
+	*p = s && !in_handshake(skops) ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
+	return s;
+}
+
 static __always_inline void peer_rtt(struct bpf_sock_ops *skops, __u32 us)
 {
-	struct scb_peer_counters *p = peer_of(skops);
+	struct scb_peer_counters *p;
+	struct scb_peer_sock *s = peer_of(skops, &p);
 
-	if (!p)
-		return;
-	__sync_fetch_and_add(&p->rtt_sum_us, us);
-	__sync_fetch_and_add(&p->rtt_hist[peer_rtt_slot(us)], 1);
+	if (p) {
+		__sync_fetch_and_add(&p->rtt_sum_us, us);
+		__sync_fetch_and_add(&p->rtt_hist[peer_rtt_slot(us)], 1);
+	} else if (s && in_handshake(skops)) {
+		s->pending_rtt_us += us;
+		s->pending_rtt++;
+	}
 }
 
 static __always_inline void peer_add(struct bpf_sock_ops *skops, bool rto, __u32 segs)
 {
-	struct scb_peer_counters *p = peer_of(skops);
+	struct scb_peer_counters *p;
+	struct scb_peer_sock *s = peer_of(skops, &p);
 
-	if (!p)
-		return;
-	if (rto)
-		__sync_fetch_and_add(&p->rto, 1);
-	else
-		__sync_fetch_and_add(&p->retrans, segs);
+	if (p) {
+		if (rto)
+			__sync_fetch_and_add(&p->rto, 1);
+		else
+			__sync_fetch_and_add(&p->retrans, segs);
+	} else if (s && in_handshake(skops)) {
+		if (rto)
+			s->pending_rto++;
+		else
+			s->pending_retrans += segs;
+	}
 }
 
 /* The flags a connection keeps once established: with identity on, the

@@ -209,9 +209,16 @@ struct scb_peer_counters {
 	__u64 rtt_hist[SCB_PEER_RTT_SLOTS];
 };
 
-/* Per connection of a learning target: its entry in `peers`. */
+/* Per connection of a learning target: its entry in `peers`, and what
+ * happened before the handshake named the peer (the RTT of the SYN-ACK
+ * or its ACK, SYN retransmits), added to the entry once it exists. */
 struct scb_peer_sock {
 	struct scb_peer_key key;
+	__u64 pending_rtt_us;
+	__u32 pending_rtt;	/* values in pending_rtt_us */
+	__u32 pending_retrans;
+	__u32 pending_rto;
+	__u32 pad;
 };
 
 enum scb_event_type {

@@ -49,10 +49,10 @@ static error_t peers_parse(int key, char *arg, struct argp_state *state)
 
 static const char *peer_address(const struct scb_peer_key *k, char *buf, size_t len)
 {
-	char unused[INET6_ADDRSTRLEN];
-	__u32 none[4] = { 0 };
+	char same[INET6_ADDRSTRLEN];
 
-	format_addrs(k->family, none, k->addr, unused, buf, len);
+	/* Both sides the peer's: a v4-mapped address prints as IPv4. */
+	format_addrs(k->family, k->addr, k->addr, same, buf, len);
 	return buf;
 }
 

@@ -61,14 +61,13 @@ static void write_info(FILE *out, struct scb_node *n)
 static bool peer_labels(struct scb_node *n, const struct scb_peer *p, char *buf, size_t len)
 {
 	char tl[1024], idt[SCB_ID_TEXT_LEN], s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
-	__u32 none[4] = { 0 };
 	struct scb_target t;
 
 	if (target_get(n, p->key.target, &t) || (t.identity.mode & SCB_ID_NO_SERIES))
 		return false;
 	target_labels(&t, tl, sizeof(tl));
 	identity_format(p->key.node, p->key.pod, idt, sizeof(idt));
-	format_addrs(p->key.family, none, p->key.addr, s, d, sizeof(s));
+	format_addrs(p->key.family, p->key.addr, p->key.addr, s, d, sizeof(s));
 	snprintf(buf, len, "%s,peer_identity=\"%s\",peer_address=\"%s\"", tl, idt, d);
 	return true;
 }

@@ -19,6 +19,7 @@ PACKAGES=(
 	libmicrohttpd-dev prometheus gnuplot-nox python3-yaml procps
 	bpftrace python3
 	curl libxml2-utils libclang-rt-dev
+	python3-scapy tcpdump
 )
 
 # Print the packages of PACKAGES that dpkg does not list as installed.
