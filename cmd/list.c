@@ -65,6 +65,14 @@ static cJSON *attachments_json(const struct scb_group *g)
 	return arr;
 }
 
+/* The note under a target with header-option flags: what they do. */
+static const char *target_note(const struct scb_target *t)
+{
+	if (t->identity.mode)
+		return "identity: the header-option flags act in the handshake only (WRITE_HDR_OPT announces, a PARSE flag learns the peer: sockops-cb peers); no callback per data segment";
+	return hdr_opt_note(t->flags);
+}
+
 static cJSON *list_json(const struct scb_group *g, const struct scb_stats *s)
 {
 	const struct scb_target *t = &g->t;
@@ -101,8 +109,8 @@ static cJSON *list_json(const struct scb_group *g, const struct scb_stats *s)
 	cJSON_AddNumberToObject(o, "rtt_avg_us",
 				s->rtt_samples ? (double)(s->rtt_sum_us / s->rtt_samples) : 0);
 	cJSON_AddStringToObject(o, "rtt_values", rtt_values_name(s));
-	if (hdr_opt_note(t->flags))
-		cJSON_AddStringToObject(o, "note", hdr_opt_note(t->flags));
+	if (target_note(t))
+		cJSON_AddStringToObject(o, "note", target_note(t));
 	return o;
 }
 
@@ -122,7 +130,7 @@ static void rtt_text(const struct scb_stats *s, char *buf, size_t len)
 /* "note: ID: text", cut into lines of 80 columns unless wide. */
 static size_t add_note(char *buf, size_t len, const struct scb_target *t, bool wide)
 {
-	const char *text = hdr_opt_note(t->flags), *sp;
+	const char *text = target_note(t), *sp;
 	size_t off, col, w;
 
 	off = snprintf(buf, len, "note: %.*s:", wide ? 64 : 12, t->id);
@@ -205,7 +213,7 @@ int cmd_list(int argc, char **argv, struct scb_error **err)
 			json_print_line(list_json(&l.g[i], &s));
 		else
 			list_text(&l.g[i], &s, a.wide);
-		if (!a.json && hdr_opt_note(l.g[i].t.flags))
+		if (!a.json && target_note(&l.g[i].t))
 			notes += add_note(note + notes, notes < sizeof(note) ? sizeof(note) - notes : 0,
 					  &l.g[i].t, a.wide);
 	}
