@@ -152,13 +152,24 @@ write_recording_hook()
 	id=$(container_id "$name")
 
 	assert_file_exists "$out/createRuntime.json"
+	# runc says "creating" (as the OCI spec has it for createRuntime),
+	# crun "created".
 	run jq -r '.id, .status, (.pid > 1), .annotations["sockops-cb.io/flag-set"],
 		   .annotations["io.container.manager"]' "$out/createRuntime.json"
-	assert_output "$(printf '%s\n' "$id" creating true full libpod)"
+	assert_output --regexp "^$id
+(creating|created)
+true
+full
+libpod\$"
 
-	# The cgroup the runtime put the container in.
+	# The cgroup the runtime put the container in: a path with cgroupfs,
+	# slice:prefix:name with systemd.
 	run jq -r '.linux.cgroupsPath' "$out/config.json"
-	assert_output "/libpod_parent/libpod-$id"
+	if [ "$(scb_cgroup_manager)" = systemd ]; then
+		assert_output "machine.slice:libpod:$id"
+	else
+		assert_output "/libpod_parent/libpod-$id"
+	fi
 
 	# The name: only in containers/storage's index (see the top of the file).
 	run grep -c -- "$name" "$out/createRuntime.json" "$out/config.json"
@@ -181,8 +192,14 @@ write_recording_hook()
 	run_podman run -d --name "$name" "$SCB_IMAGE" sleep 600
 	cg=$(container_cgroup "$name")
 	assert_dir_exists "$cg"
-	assert_equal "${cg#"$(cgroup2_mount)"}" \
-		"/libpod_parent/libpod-$(container_id "$name")"
+	# systemd: a scope, where crun puts the process one level down.
+	if [ "$(scb_cgroup_manager)" = systemd ]; then
+		assert_regex "${cg#"$(cgroup2_mount)"}" \
+			"^/machine.slice/libpod-$(container_id "$name").scope(/container)?\$"
+	else
+		assert_equal "${cg#"$(cgroup2_mount)"}" \
+			"/libpod_parent/libpod-$(container_id "$name")"
+	fi
 	run grep -qx "$(container_pid "$name")" "$cg/cgroup.procs"
 	assert_success
 }

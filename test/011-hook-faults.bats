@@ -86,7 +86,14 @@ podman_annotated()
 		args+=(--annotation "$a")
 	done
 	scb_hooks_dir "$SCB_CONFIG"
+	# crun drops a hook's stderr unless this annotation names a file
+	# (crun(1)); runc passes it on to podman's error and ignores it.
+	args+=(--annotation "run.oci.hooks.stderr=$BATS_TEST_TMPDIR/hook.stderr")
 	run_podman "$rc" run --name "$name" "${args[@]}" "$SCB_IMAGE" true
+	if [ -s "$BATS_TEST_TMPDIR/hook.stderr" ]; then
+		output+=$'\n'$(cat "$BATS_TEST_TMPDIR/hook.stderr")
+		rm -f "$BATS_TEST_TMPDIR/hook.stderr"
+	fi
 }
 
 # The id podman gave NAME, if the failed run left the container behind.

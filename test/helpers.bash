@@ -496,6 +496,12 @@ container_ip()
 	$PODMAN inspect --format "$fmt" "$1"
 }
 
+# scb_cgroup_manager: podman's cgroup manager here, systemd or cgroupfs.
+scb_cgroup_manager()
+{
+	$PODMAN info --format '{{.Host.CgroupManager}}'
+}
+
 # container_cgroup CTR: the absolute cgroup2 directory of CTR's process.
 container_cgroup()
 {
