@@ -832,6 +832,103 @@ static int test_request_both_or_none(void)
 	return 0;
 }
 
+static int test_identity_defaults(void)
+{
+	struct scb_error *err = NULL;
+	struct scb_request req;
+
+	CHECK_OK(parse("{\"maxFlags\":[\"RTT\",\"WRITE_HDR_OPT\",\"PARSE_ALL_HDR_OPT\"]}", &err), err);
+	CHECK_INT(cfg.identity.enabled, false);
+	CHECK_INT(cfg.identity.kind, 253);
+	CHECK_INT(cfg.identity.exid, 0x5343);
+	CHECK_INT(cfg.identity.max_peers, 256);
+	CHECK_INT(cfg.identity.peer_series, true);
+	/* Off: the header-option flags keep their per-segment meaning. */
+	CHECK_OK(config_request(&cfg, "RTT,WRITE_HDR_OPT,PARSE_ALL_HDR_OPT", NULL, &req, &err), err);
+	CHECK_INT(req.identity.mode, 0);
+	return 0;
+}
+
+static int test_identity_modes(void)
+{
+	struct scb_error *err = NULL;
+	struct scb_request req;
+
+	CHECK_OK(parse("{\"maxFlags\":[\"RTT\",\"WRITE_HDR_OPT\",\"PARSE_ALL_HDR_OPT\","
+		       "\"PARSE_UNKNOWN_HDR_OPT\"],\"identity\":{\"enabled\":true,\"kind\":254,"
+		       "\"experimentId\":4660,\"node\":10,\"nodeName\":\"node-a\","
+		       "\"maxPeersPerTarget\":16384,\"peerSeries\":false}}", &err), err);
+	CHECK_OK(config_request(&cfg, "RTT,WRITE_HDR_OPT,PARSE_UNKNOWN_HDR_OPT", NULL, &req, &err), err);
+	CHECK_INT(req.identity.mode, SCB_ID_ANNOUNCE | SCB_ID_LEARN | SCB_ID_NO_SERIES);
+	CHECK_INT(req.identity.node, 10);
+	CHECK_INT(req.identity.kind, 254);
+	CHECK_INT(req.identity.exid, 4660);
+	CHECK_INT(req.identity.max_peers, 16384);
+	CHECK_STR(req.identity.node_name, "node-a");
+	CHECK_OK(config_request(&cfg, "RTT,WRITE_HDR_OPT", NULL, &req, &err), err);
+	CHECK_INT(req.identity.mode, SCB_ID_ANNOUNCE | SCB_ID_NO_SERIES);
+	CHECK_OK(config_request(&cfg, "PARSE_ALL_HDR_OPT", NULL, &req, &err), err);
+	CHECK_INT(req.identity.mode, SCB_ID_LEARN | SCB_ID_NO_SERIES);
+	CHECK_OK(config_request(&cfg, "RTT", NULL, &req, &err), err);
+	CHECK_INT(req.identity.mode, 0);
+	return 0;
+}
+
+static int test_identity_node_from_name(void)
+{
+	struct scb_error *err = NULL;
+
+	CHECK_OK(parse("{\"identity\":{\"enabled\":true,\"nodeName\":\"node-b\"}}", &err), err);
+	CHECK_INT(cfg.identity.node, identity_node_hash("node-b"));
+	CHECK(cfg.identity.node != 0);
+	CHECK(identity_node_hash("node-a") != identity_node_hash("node-b"));
+	/* Without a name: the host's. */
+	CHECK_OK(parse("{\"identity\":{\"enabled\":true}}", &err), err);
+	CHECK(cfg.identity.node_name[0] != '\0');
+	CHECK_INT(cfg.identity.node, identity_node_hash(cfg.identity.node_name));
+	return 0;
+}
+
+static int test_identity_errors(void)
+{
+	CHECK_PARSE_ERR("{\"identity\":true}", SCB_ERR_CONFIG, "identity must be a JSON object");
+	CHECK_PARSE_ERR("{\"identity\":{\"enabled\":\"yes\"}}", SCB_ERR_CONFIG,
+			"identity.enabled must be true or false");
+	CHECK_PARSE_ERR("{\"identity\":{\"kind\":252}}", SCB_ERR_CONFIG,
+			"identity.kind must be an integer from 253 to 254");
+	CHECK_PARSE_ERR("{\"identity\":{\"kind\":253.5}}", SCB_ERR_CONFIG, "identity.kind");
+	CHECK_PARSE_ERR("{\"identity\":{\"experimentId\":65536}}", SCB_ERR_CONFIG,
+			"identity.experimentId must be an integer from 0 to 65535");
+	CHECK_PARSE_ERR("{\"identity\":{\"experimentId\":-1}}", SCB_ERR_CONFIG, "identity.experimentId");
+	CHECK_PARSE_ERR("{\"identity\":{\"node\":0}}", SCB_ERR_CONFIG,
+			"identity.node must be an integer from 1 to 4294967295");
+	CHECK_PARSE_ERR("{\"identity\":{\"node\":4294967296}}", SCB_ERR_CONFIG, "identity.node");
+	CHECK_PARSE_ERR("{\"identity\":{\"maxPeersPerTarget\":16385}}", SCB_ERR_CONFIG,
+			"identity.maxPeersPerTarget must be an integer from 1 to 16384");
+	CHECK_PARSE_ERR("{\"identity\":{\"nodeName\":\"\"}}", SCB_ERR_CONFIG,
+			"identity.nodeName must be a string of 1 to 63 characters");
+	CHECK_PARSE_ERR("{\"identity\":{\"nodeName\":\"a\\nb\"}}", SCB_ERR_CONFIG,
+			"identity.nodeName has a control character");
+	CHECK_PARSE_ERR("{\"identity\":{\"nodeName\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}",
+			SCB_ERR_CONFIG, "identity.nodeName must be a string");
+	CHECK_PARSE_ERR("{\"identity\":{\"experimentID\":1}}", SCB_ERR_CONFIG,
+			"unknown key \"experimentID\" in identity");
+	CHECK_PARSE_ERR("{\"identity\":{\"kind\":253,\"kind\":254}}", SCB_ERR_CONFIG,
+			"duplicate key \"kind\" in identity");
+	return 0;
+}
+
+static int test_identity_format(void)
+{
+	char buf[SCB_ID_TEXT_LEN];
+
+	CHECK_STR(identity_format(10, 0x24e36, buf, sizeof(buf)), "0000000a:00024e36");
+	CHECK_STR(identity_format(0xffffffffU, 1, buf, sizeof(buf)), "ffffffff:00000001");
+	CHECK_STR(identity_format(0, 0, buf, sizeof(buf)), "?");
+	CHECK_INT(identity_pod(0x123456789abcdef0ULL), 0x9abcdef0U);
+	return 0;
+}
+
 int main(void)
 {
 	RUN_TEST(test_valid);
@@ -880,5 +977,11 @@ int main(void)
 	RUN_TEST(test_request_set);
 	RUN_TEST(test_request_flags);
 	RUN_TEST(test_request_both_or_none);
+
+	RUN_TEST(test_identity_defaults);
+	RUN_TEST(test_identity_modes);
+	RUN_TEST(test_identity_node_from_name);
+	RUN_TEST(test_identity_errors);
+	RUN_TEST(test_identity_format);
 	return tap_done();
 }
