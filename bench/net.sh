@@ -13,6 +13,9 @@
 #   none   sockops-cb attached with an empty flag set (--flag-set none)
 #   srr    STATE,RETRANS,RTO
 #   all    RTT,STATE,RETRANS,RTO
+#   ident  all four plus identity in the handshake (WRITE_HDR_OPT and
+#          PARSE_ALL_HDR_OPT with `identity` on: docs/identity.md): what
+#          announcing and learning cost over `all`
 #   trace  all four, `sockops-cb trace --json` streaming to /dev/null
 #   peer   no sockops-cb; bench/peer.bt (bpftrace on tcp:tcp_probe,
 #          tcp:tcp_retransmit_skb, sock:inet_sock_set_state)
@@ -47,7 +50,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BENCH_OUT=${BENCH_OUT:-/tmp/scb-bench-results}
-read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all trace peer floor sfloor hlog2 hfine}"
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-none srr all ident trace peer floor sfloor hlog2 hfine}"
 read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-rr crr bulk}"
 TRACE_ARGS=${BENCH_TRACE_ARGS:---json}
 
@@ -59,11 +62,14 @@ RAW=$BENCH_OUT/net.tsv
 CONF=$BENCH_TMP/config.json
 cat >"$CONF" <<'EOF'
 {
+	"maxFlags": ["RTT", "STATE", "RETRANS", "RTO", "WRITE_HDR_OPT", "PARSE_ALL_HDR_OPT"],
 	"flagSets": {
 		"none": [],
 		"srr": ["STATE", "RETRANS", "RTO"],
-		"all": ["RTT", "STATE", "RETRANS", "RTO"]
-	}
+		"all": ["RTT", "STATE", "RETRANS", "RTO"],
+		"ident": ["RTT", "STATE", "RETRANS", "RTO", "WRITE_HDR_OPT", "PARSE_ALL_HDR_OPT"]
+	},
+	"identity": { "enabled": true, "nodeName": "bench" }
 }
 EOF
 bench_tracefs
@@ -129,7 +135,7 @@ setup()
 	local set=$1 before _
 
 	case $1 in
-	none | srr | all | trace)
+	none | srr | all | ident | trace)
 		[ "$set" = trace ] && set=all
 		bench_attach "$T_SRV" --cgroup "${CG_SRV#"$CG2"}" --flag-set "$set" --config "$CONF"
 		bench_attach "$T_CLI" --cgroup "${CG_CLI#"$CG2"}" --flag-set "$set" --config "$CONF"
@@ -192,7 +198,7 @@ teardown()
 	local pin
 
 	case $1 in
-	none | srr | all | trace)
+	none | srr | all | ident | trace)
 		if [ -n "$TRACE_PID" ]; then
 			bench_kill "$TRACE_PID"
 			TRACE_PID=
@@ -222,7 +228,7 @@ teardown()
 intact()
 {
 	case $1 in
-	none | srr | all | trace) scb_targets_ok ;;
+	none | srr | all | ident | trace) scb_targets_ok ;;
 	sfloor) kill -0 "$DRAIN_PID" 2>/dev/null ;;	# else the ring filled
 	*) return 0 ;;
 	esac

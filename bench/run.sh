@@ -78,6 +78,9 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
 			else { pend = ($3 == want); val = $5 } }' "$NET" | med
 	}
+	# program runs per transaction
+	cbtr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 {
+		print $8 / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med; }
 	diff() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "nan" || b == "nan" || a == "" || b == "") ? "nan" : a - b }'; }
 	# Every budget is against a floor measured in the same run, so it
 	# holds on any VM: bench/floor.bpf.c asks for the same callbacks with
@@ -96,6 +99,16 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 		info "  streaming floor: $w rate / no program" "$(ratio sfloor "$w")"
 		info "  tracepoint peer: $w rate / no program" "$(ratio peer "$w")"
 	done
+	# Identity in the handshake: two callbacks per side and connection,
+	# none per data segment.
+	verdict "identity on: crr rate / identity off (all four)" \
+		"$(awk -v a="$(ratio ident crr)" -v b="$(ratio all crr)" 'BEGIN { print (a == "nan" || b == "nan" || a == "" || b == "") ? "nan" : a / b }')" ">=" 0.97
+	for w in rr bulk; do
+		verdict "identity on: callbacks per $w transaction over identity off" \
+			"$(diff "$(cbtr ident "$w")" "$(cbtr all "$w")")" "<=" 0.01
+	done
+	info "  identity on: callbacks per connection over identity off (crr)" \
+		"$(diff "$(cbtr ident crr)" "$(cbtr all crr)")"
 	verdict "trace streaming: wake-ups (IRQ work) per event" \
 		"$(awk -F'\t' '$1 == "cost" && $3 == "trace" { ev += $9; iw += $13 } END { print ev ? iw / ev : "nan" }' "$NET")" "<=" 0.01
 	# What the finer RTT histogram costs over the old one (floor + each).
