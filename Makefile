@@ -28,6 +28,8 @@ CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 
 BIN := sockops-cb
 BPF_SRCS := bpf/sockops.bpf.c bpf/iters.bpf.c bpf/trace.bpf.c
+# Every header a BPF object may include: a change rebuilds them all.
+BPF_HDRS := $(wildcard bpf/*.h)
 # The program through a light skeleton where the kernel does CO-RE itself
 # (5.17+: no parse of the kernel's BTF at the first container), through
 # an ordinary one (libbpf relocates) elsewhere; the iterators and the
@@ -78,7 +80,7 @@ else
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 endif
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/target.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	@# -mcpu=v3: 32-bit atomics (refused bits, state counters) need it.
 	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(INCLUDES) \
@@ -101,7 +103,7 @@ $(OUTPUT)/%.lskel.h: $(OUTPUT)/%.bpf.o | $(OUTPUT)
 
 # The BPF sources' hash names the program: pins of another version are
 # refused. (Not the object's: it embeds the build directory.)
-$(OUTPUT)/bpf_id.h: $(BPF_SRCS) bpf/sockops.h bpf/rtthist.h bpf/maps.bpf.h bpf/target.bpf.h | $(OUTPUT)
+$(OUTPUT)/bpf_id.h: $(BPF_SRCS) $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)echo "#define SCB_BPF_ID 0x$$(cat $^ | sha256sum | cut -c1-16)ULL" > $@
 

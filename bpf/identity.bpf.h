@@ -148,9 +148,9 @@ static __always_inline struct scb_peer_sock *peer_sock(struct bpf_sock_ops *skop
 }
 
 /* Before the handshake completes, the peer is not known yet. */
-static __always_inline bool in_handshake(struct bpf_sock_ops *skops)
+static __always_inline bool in_handshake(__u32 state)
 {
-	return skops->state == TCP_SYN_SENT || skops->state == TCP_SYN_RECV;
+	return state == TCP_SYN_SENT || state == TCP_SYN_RECV;
 }
 
 /* What the connection did before its entry existed, into the entry. */
@@ -182,6 +182,20 @@ static __always_inline void id_connect(struct bpf_sock_ops *skops, struct target
 	peer_addr(skops, &s->key);
 }
 
+/* A netns target's connection has a record of its own, which `conns`
+ * walks: the peer goes there too. */
+static __always_inline void id_to_sock_record(struct bpf_sock_ops *skops,
+					      const struct scb_peer_key *k)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct scb_sock *r = sk ? bpf_sk_storage_get(&socks, sk, NULL, 0) : NULL;
+
+	if (r) {
+		r->peer_node = k->node;
+		r->peer_pod = k->pod;
+	}
+}
+
 /* ACTIVE/PASSIVE_ESTABLISHED_CB of a learning target. */
 static __always_inline void id_established(struct bpf_sock_ops *skops, struct target_ref *ref,
 					   const struct scb_identity *id, bool passive)
@@ -198,6 +212,7 @@ static __always_inline void id_established(struct bpf_sock_ops *skops, struct ta
 	if (!s)
 		return;
 	s->key = k;
+	id_to_sock_record(skops, &k);
 	p = peer_entry(ref, &k, id->max_peers);
 	if (!p)
 		return;
@@ -235,23 +250,26 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
  * of its SYN-ACK, before PASSIVE_ESTABLISHED: its record starts there.
  * During the handshake what happens waits in the record (peer_flush). */
 static __always_inline struct scb_peer_sock *
-peer_of(struct bpf_sock_ops *skops, struct scb_peer_counters **p)
+peer_of(struct bpf_sock_ops *skops, __u32 state, struct scb_peer_counters **p)
 {
-	struct scb_peer_sock *s = peer_sock(skops, skops->state == TCP_SYN_RECV);
+	struct scb_peer_sock *s = peer_sock(skops, state == TCP_SYN_RECV);
 
-	*p = s && !in_handshake(skops) ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
+	*p = s && !in_handshake(state) ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
 	return s;
 }
 
+/* The socket's state is read once: the verifier refuses a context
+ * field read through a pointer the compiler moved. */
 static __always_inline void peer_rtt(struct bpf_sock_ops *skops, __u32 us)
 {
+	__u32 state = skops->state;
 	struct scb_peer_counters *p;
-	struct scb_peer_sock *s = peer_of(skops, &p);
+	struct scb_peer_sock *s = peer_of(skops, state, &p);
 
 	if (p) {
 		__sync_fetch_and_add(&p->rtt_sum_us, us);
 		__sync_fetch_and_add(&p->rtt_hist[peer_rtt_slot(us)], 1);
-	} else if (s && in_handshake(skops)) {
+	} else if (s && in_handshake(state)) {
 		s->pending_rtt_us += us;
 		s->pending_rtt++;
 	}
@@ -259,15 +277,16 @@ static __always_inline void peer_rtt(struct bpf_sock_ops *skops, __u32 us)
 
 static __always_inline void peer_add(struct bpf_sock_ops *skops, bool rto, __u32 segs)
 {
+	__u32 state = skops->state;
 	struct scb_peer_counters *p;
-	struct scb_peer_sock *s = peer_of(skops, &p);
+	struct scb_peer_sock *s = peer_of(skops, state, &p);
 
 	if (p) {
 		if (rto)
 			__sync_fetch_and_add(&p->rto, 1);
 		else
 			__sync_fetch_and_add(&p->retrans, segs);
-	} else if (s && in_handshake(skops)) {
+	} else if (s && in_handshake(state)) {
 		if (rto)
 			s->pending_rto++;
 		else

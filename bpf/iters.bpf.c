@@ -54,6 +54,7 @@ SEC("iter/tcp")
 int scb_conns(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
+	struct scb_peer_sock *ps;
 	struct scb_conn c = {};
 	struct scb_target *t;
 	struct tcp_sock *tp;
@@ -67,6 +68,11 @@ int scb_conns(struct bpf_iter__tcp *ctx)
 	if (!t || !t->flags || !(BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) & t->flags))
 		return 0;
 	fill_conn(&c, (struct sock *)tp, tp);
+	ps = bpf_sk_storage_get(&peer_socks, (struct sock *)tp, NULL, 0);
+	if (ps) {
+		c.peer_node = ps->key.node;
+		c.peer_pod = ps->key.pod;
+	}
 	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
 	return 0;
 }
@@ -87,6 +93,8 @@ int scb_conns_netns(struct bpf_iter__bpf_sk_storage_map *ctx)
 		return 0;
 	c.target = s->target;
 	c.start_ns = s->start_ns;
+	c.peer_node = s->peer_node;
+	c.peer_pod = s->peer_pod;
 	fill_conn(&c, sk, tp);
 	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
 	return 0;

@@ -262,6 +262,8 @@ struct scb_event {
 struct scb_sock {
 	__u64 target;
 	__u64 start_ns;
+	__u32 peer_node;	/* the peer's identity, once learned */
+	__u32 peer_pod;
 };
 
 /* One live traced connection, written by the conns iterator. */
@@ -284,6 +286,8 @@ struct scb_conn {
 	__u32 segs_out;
 	__u32 snd_cwnd;
 	__u32 cb_flags;		/* callbacks the socket has */
+	__u32 peer_node;	/* the peer's identity; 0, 0: none known */
+	__u32 peer_pod;
 	__u32 pad;
 };
 

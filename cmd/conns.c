@@ -19,6 +19,7 @@
 #include "flagnames.h"
 #include "nsiter.h"
 #include "group.h"
+#include "identity.h"
 #include "target.h"
 #include "text.h"
 
@@ -34,7 +35,8 @@ static const char conns_doc[] =
 	"connections of pods registered by netns (cgroup targets keep no record).\n"
 	"The table fits 80 columns (addresses cut short end in '~', '-' is a value\n"
 	"the kernel does not have yet); --wide adds min RTT, bytes received,\n"
-	"segments, age and the socket's callback flags.\n"
+	"segments, age, the peer's identity (docs/identity.md) and the socket's\n"
+	"callback flags.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    sockops-cb conns web\n"
@@ -66,6 +68,7 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], local[64], remote[64], fl[128], agebuf[32];
 	char lcut[24], rcut[24], srtt[16] = "-", minrtt[16] = "-", bytes[16];
+	char idt[SCB_ID_TEXT_LEN];
 	double age = c->start_ns ? (double)(now_mono_ns() - c->start_ns) / 1e9 : -1;
 	int fam = format_addrs(c->family, c->saddr, c->daddr, s, d, sizeof(s));
 	cJSON *o;
@@ -91,6 +94,9 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 		if (age >= 0)
 			cJSON_AddNumberToObject(o, "age_s", age);
 		cJSON_AddItemToObject(o, "flags", flags_to_json(c->cb_flags));
+		if (c->peer_node || c->peer_pod)
+			cJSON_AddStringToObject(o, "peer",
+						identity_format(c->peer_node, c->peer_pod, idt, sizeof(idt)));
 		json_print_line(o);
 		return;
 	}
@@ -110,10 +116,11 @@ static void print_conn(const struct scb_conn *c, bool json, bool wide)
 		       text_bytes(c->bytes_acked, bytes, sizeof(bytes)));
 		return;
 	}
-	printf("%-11s %-22s %-22s %8s %8s %7u %12llu %12llu %7u/%-7u %8s %s\n",
+	printf("%-11s %-22s %-22s %8s %8s %7u %12llu %12llu %7u/%-7u %8s %-17s %s\n",
 	       tcp_state_name(c->state), local, remote, srtt, minrtt,
 	       c->total_retrans, (unsigned long long)c->bytes_acked,
 	       (unsigned long long)c->bytes_received, c->segs_in, c->segs_out, agebuf,
+	       identity_format(c->peer_node, c->peer_pod, idt, sizeof(idt)),
 	       flags_format(c->cb_flags, fl, sizeof(fl)));
 }
 
@@ -128,9 +135,9 @@ static void print_header(const struct print_ctx *p)
 	if (p->json)
 		return;
 	if (p->wide)
-		printf("%-11s %-22s %-22s %8s %8s %7s %12s %12s %15s %8s %s\n", "STATE", "LOCAL",
+		printf("%-11s %-22s %-22s %8s %8s %7s %12s %12s %15s %8s %-17s %s\n", "STATE", "LOCAL",
 		       "REMOTE", "SRTT_US", "MINRTT", "RETRANS", "ACKED", "RECEIVED",
-		       "SEGS_IN/OUT", "AGE_S", "FLAGS");
+		       "SEGS_IN/OUT", "AGE_S", "PEER", "FLAGS");
 	else
 		printf("%-11s %-21s %-21s %7s %7s %8s\n", "STATE", "LOCAL", "REMOTE", "SRTT_US",
 		       "RETRANS", "ACKED");

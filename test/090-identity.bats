@@ -43,6 +43,7 @@ teardown()
 {
 	local r
 
+	scb_trace_stop
 	for r in ${SCB_NAT_RULES[@]+"${SCB_NAT_RULES[@]}"}; do
 		# shellcheck disable=SC2086 # a rule is its words
 		iptables -w -t nat -D $r || echo "# teardown: cannot delete nat rule: $r" >&2
@@ -129,7 +130,7 @@ _no_conns()
 ANN=(--annotation "sockops-cb.io/flag-set=ident")
 
 @test "identity: through masquerade each side's peers name the other pod; per-peer counts match the pod's" {
-	local neta netb srv cli sip cip gw
+	local neta netb srv cli sip cip gw sid
 
 	neta=$(safename)
 	netb=$(safename)
@@ -182,6 +183,24 @@ ANN=(--annotation "sockops-cb.io/flag-set=ident")
 	run_scb peers "$cli"
 	assert_line --regexp "^0000000a:[0-9a-f]{8} +${srv:0:20} +$sip +4 +0 +0 "
 	assert_output --partial "identity: sent 4, not sent 0; peers' learned 4"
+	sid=$(jq -r .identity <<<"$ROW")
+
+	# A live connection: conns and trace name the peer on both ends.
+	scb_trace_start "$BATS_TEST_TMPDIR/trace.json" --duration 3
+	run_podman exec -d "$cli" sh -c "sleep 20 | nc $sip $PORT"
+	wait_until 10 _conn_with_peer "$cli" "$sid"
+	scb_trace_wait
+	run jq -r --arg n "$cli" 'select(.name == $n and .event == "ACTIVE_ESTABLISHED") | .peer' \
+		"$BATS_TEST_TMPDIR/trace.json"
+	assert_output "$sid"
+	peers_json "$srv"
+	wait_until 10 _conn_with_peer "$srv" "$(jq -r .identity <<<"$PEERS")"
+}
+
+# _conn_with_peer CTR IDENTITY: conns of CTR lists a connection with IDENTITY.
+_conn_with_peer()
+{
+	"$SCB" conns "$1" --json | jq -e --arg p "$2" 'select(.peer == $p)' >/dev/null
 }
 
 @test "identity: behind a DNAT Service VIP the client's peers say which server pod each connection reached" {
