@@ -4,10 +4,11 @@
 # Identity in the handshake (docs/identity.md): traced pods announce
 # node:pod in a TCP option of their SYN and SYN-ACK and learn their peer's,
 # so `sockops-cb peers` names whom a pod talks to where NAT hides the
-# address.  Real podman containers on the test's own bridges, the host as
-# their router (podman masquerades what leaves a network; a DNAT rule is
-# the Service VIP); host processes in the test's own netns where a client
-# must do what busybox cannot (TCP-MD5, forged SYNs with scapy).
+# address.  Real podman containers on the test's own bridges: joined by a
+# router netns that masquerades, or by the host with a DNAT rule (a
+# Service VIP, as kube-proxy makes it); host processes in the test's own
+# netns where a client must do what busybox cannot (TCP-MD5, forged SYNs
+# with scapy).
 
 bats_require_minimum_version 1.5.0
 
@@ -58,6 +59,30 @@ nat_rule()
 {
 	iptables -w -t nat -I "$@" || fail "iptables -t nat -I $*"
 	SCB_NAT_RULES+=("$*")
+}
+
+# make_router NS NET-A SUBNET-A NET-B SUBNET-B: a router netns with a leg
+# on each network's bridge (.254 of each /24) that forwards between them
+# and masquerades what it sends into NET-B.  The networks need a container
+# each first (CNI makes a bridge with its first container).
+make_router()
+{
+	local ns=$1 i br sub
+
+	make_netns "$ns"
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+	for i in 0 1; do
+		br=$($PODMAN network inspect "$2" | jq -r '.[0].network_interface')
+		sub=$3
+		shift 2
+		[ -n "$br" ] && [ "$br" != null ] || fail "no bridge for network"
+		ip link add "$ns-$i" type veth peer name "leg$i" netns "$ns" || fail "veth $ns-$i"
+		ip link set "$ns-$i" master "$br" up
+		ip -n "$ns" addr add "${sub%.0/24}.254/24" dev "leg$i"
+		ip -n "$ns" link set "leg$i" up
+	done
+	ip netns exec "$ns" iptables -w -t nat -A POSTROUTING -o leg1 -j MASQUERADE ||
+		fail "masquerade in $ns"
 }
 
 # echo_server NAME NET [PODMAN-OPTS...]: an annotated echo server container.
@@ -130,18 +155,27 @@ _no_conns()
 ANN=(--annotation "sockops-cb.io/flag-set=ident")
 
 @test "identity: through masquerade each side's peers name the other pod; per-peer counts match the pod's" {
-	local neta netb srv cli sip cip gw sid
+	local neta netb srv cli sip cip gw rta sid
 
 	neta=$(safename)
 	netb=$(safename)
-	make_bridge_network --gateway "$neta" "$(scb_subnet4 0)"
-	make_bridge_network --gateway "$netb" "$(scb_subnet4 1)"
+	make_bridge_network "$neta" "$(scb_subnet4 0)"
+	make_bridge_network "$netb" "$(scb_subnet4 1)"
 	srv=$(safename)
 	cli=$(safename)
 	echo_server "$srv" "$netb" "${ANN[@]}"
 	client "$cli" "$neta" "${ANN[@]}"
 	sip=$(container_ip "$srv")
 	cip=$(container_ip "$cli")
+	make_router "$(safename)" "$neta" "$(scb_subnet4 0)" "$netb" "$(scb_subnet4 1)"
+	# The router's two legs: the client's route to the server's network,
+	# and the address the server sees.
+	rta=$(scb_subnet4 0)
+	rta=${rta%.0/24}.254
+	gw=$(scb_subnet4 1)
+	gw=${gw%.0/24}.254
+	container_netns_exec "$cli" ip route add "$(scb_subnet4 1)" via "$rta" ||
+		fail "route to the server's network"
 
 	connect_n "$cli" "$sip" 4
 	settle "$cli" "$srv"
@@ -149,8 +183,7 @@ ANN=(--annotation "sockops-cb.io/flag-set=ident")
 	# The server sees the router's address (the client's is masqueraded) ...
 	peers_json "$srv"
 	peer_row ".passive > 0"
-	gw=$(jq -r .address <<<"$ROW")
-	[ "$gw" != "$cip" ] || fail "the server saw the client's own address $cip: no NAT on the path"
+	check "$ROW" .address "\"$gw\"" "the server sees the router, not $cip"
 	# ... and still the client pod's name, from the identity it announced.
 	check "$ROW" .name "\"$cli\"" "server's peer name"
 	check "$ROW" .passive 4 "server's passive connections from $cli"
