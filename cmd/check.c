@@ -342,6 +342,24 @@ static void check_config(struct check_ctx *c, struct scb_config *cfg)
 		cfg->default_set >= 0 ? cfg->sets[cfg->default_set].name : "not traced");
 }
 
+/* identity on, but the ceiling lets no pod announce or learn. */
+static void check_identity(struct check_ctx *c, const struct scb_config *cfg)
+{
+	const struct scb_identity_config *ic = &cfg->identity;
+
+	if (!ic->enabled)
+		return;
+	if (!(cfg->max_flags & SCB_HDR_FLAGS)) {
+		finding(c, LVL_WARN, "identity",
+			"identity is enabled but maxFlags has no header-option flag: no pod can announce (WRITE_HDR_OPT) or learn (PARSE_ALL_HDR_OPT, PARSE_UNKNOWN_HDR_OPT)");
+		return;
+	}
+	finding(c, LVL_OK, "identity",
+		"identity on: node %08x (%s), option kind %u experiment id 0x%04x (every node must use the same), up to %u peers per target",
+		ic->node, ic->node_name, ic->kind, ic->exid,
+		ic->max_peers);
+}
+
 static void check_bpffs(struct check_ctx *c)
 {
 	struct statfs st;
@@ -467,6 +485,7 @@ int cmd_check(int argc, char **argv, struct scb_error **err)
 	c.silent = false;
 	c.chained = false;
 	check_config(&c, &cfg);
+	check_identity(&c, &cfg);
 	check_runtimes(&c);
 	check_bpffs(&c);
 	check_cgroup2(&c);

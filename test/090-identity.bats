@@ -452,6 +452,14 @@ _passive_n()
 	stats_json "$name"
 	check "$STATS" 'has("identity")' false "no identity counters while it is off"
 
+	# check says what identity does with a config, and when it can do nothing.
+	scb_write_config "$cfg" '{"identity": {"enabled": true, "node": 10, "nodeName": "n1"}}'
+	run_scb '?' check -c "$cfg" --json
+	jq -e 'select(.check == "identity" and .level == "warn")' <<<"$output" >/dev/null ||
+		fail "no identity warning for a ceiling without header-option flags: $output"
+	run_scb '?' check -c "$SCB_CONFIG"
+	assert_output --partial "identity on: node 0000000a (node-a), option kind 253 experiment id 0x5343"
+
 	scb_write_config "$cfg" '{"identity": {"enabled": true, "kind": 252}}'
 	run_scb 1 check -c "$cfg"
 	assert_output --partial "identity.kind must be an integer from 253 to 254"
