@@ -19,6 +19,14 @@ error_t view_parse(int key, char *arg, struct argp_state *state, bool *json, boo
 	return 0;
 }
 
+error_t view_parse_one(int key, char *arg, struct argp_state *state, bool *json, bool *wide,
+		       const char **ref)
+{
+	if (key == ARGP_KEY_END && !*ref)
+		argp_error(state, "missing CONTAINER");
+	return view_parse(key, arg, state, json, wide, ref);
+}
+
 error_t load_parse(int key, char *arg, const char **config)
 {
 	if (key == 'c')

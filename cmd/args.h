@@ -14,6 +14,10 @@
 error_t view_parse(int key, char *arg, struct argp_state *state, bool *json, bool *wide,
 		   const char **ref);
 
+/* The same for commands about one container: CONTAINER is required. */
+error_t view_parse_one(int key, char *arg, struct argp_state *state, bool *json, bool *wide,
+		       const char **ref);
+
 /* -c/--config FILE and -v/--verbose, of the commands that load or attach. */
 #define ARGS_OPT_CONFIG { "config", 'c', "FILE", 0, "Configuration (default " SCB_DEFAULT_CONFIG ")", 0 }
 #define ARGS_OPT_VERBOSE { "verbose", 'v', NULL, 0, "Print libbpf debug output", 0 }

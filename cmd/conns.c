@@ -46,9 +46,7 @@ static error_t conns_parse(int key, char *arg, struct argp_state *state)
 {
 	struct conns_args *a = state->input;
 
-	if (key == ARGP_KEY_END && !a->ref)
-		argp_error(state, "missing CONTAINER");
-	return view_parse(key, arg, state, &a->json, &a->wide, &a->ref);
+	return view_parse_one(key, arg, state, &a->json, &a->wide, &a->ref);
 }
 
 static uint64_t now_mono_ns(void)

@@ -20,7 +20,6 @@
 struct peers_args {
 	const char *ref;
 	bool json;
-	bool wide;
 };
 
 static const char peers_doc[] =
@@ -42,9 +41,7 @@ static error_t peers_parse(int key, char *arg, struct argp_state *state)
 {
 	struct peers_args *a = state->input;
 
-	if (key == ARGP_KEY_END && !a->ref)
-		argp_error(state, "missing CONTAINER");
-	return view_parse(key, arg, state, &a->json, &a->wide, &a->ref);
+	return view_parse_one(key, arg, state, &a->json, NULL, &a->ref);
 }
 
 static const char *peer_address(const struct scb_peer_key *k, char *buf, size_t len)
