@@ -408,6 +408,39 @@ _conn_with_peer()
 	assert_success
 }
 
+@test "identity: a target's peers are capped (maxPeersPerTarget); connections past the cap count as overflow" {
+	local ns=$(safename) cfg=$BATS_TEST_TMPDIR/cap.json v
+
+	jq '.identity.maxPeersPerTarget = 2' <<<"$CONFIG" >"$cfg"
+	make_cgroup
+	make_netns "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" iptables -w -A OUTPUT -p tcp --dport "$PORT" --tcp-flags RST RST -j DROP
+	run_scb attach -c "$cfg" --cgroup "$SCB_CGROUP" --name "$ns" --flags "$FLAGS"
+	bg_in_ns "$SCB_CGROUP" "$ns" socat -u TCP-LISTEN:"$PORT",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
+	wait_for_netns_ss "$ns" -l "sport = :$PORT"
+
+	# Four peers by identity, the first twice.
+	for v in 534300000001000000a1 534300000001000000a1 534300000001000000a2 \
+		534300000001000000a3 534300000001000000a4; do
+		run ip netns exec "$ns" /usr/bin/python3 "$SCB_TEST_DIR/identity/forge.py" \
+			127.0.0.1 "$PORT" "$v"
+		assert_success
+	done
+	wait_until 10 _passive_n "$ns" 5
+
+	peers_json "$ns"
+	[ "$(jq -s length <<<"$PEERS")" -eq 2 ] || fail "expected the cap's 2 peers, got: $PEERS"
+	peer_row '.identity == "00000001:000000a1"'
+	check "$ROW" .passive 2 "the first peer's two connections"
+	stats_json "$ns"
+	check "$STATS" .identity.peers 2 "entries"
+	check "$STATS" .identity.peer_overflow 2 "connections past the cap"
+	check "$STATS" .identity.learned 5 "every identity was still read"
+	run_scb metrics
+	assert_line --regexp "^sockops_cb_peer_overflow_total\\{container_id=\"$ns\",.*\\} 2\$"
+}
+
 _fins()
 {
 	[ "$(tcpdump -nr "$1" 2>/dev/null | grep -c 'Flags \[F')" -ge "$2" ]
