@@ -503,3 +503,38 @@ _passive_n()
 	run_scb 1 check -c "$cfg"
 	assert_output --partial "identity.enabled must be true or false"
 }
+
+@test "identity: the service-map PromQL of docs/identity.md joins peer identities to pod names" {
+	local q t=$BATS_TEST_TMPDIR/map.yml
+
+	# The doc's first promql block, as written there.
+	q=$(awk '/^```promql$/ { n++; if (n == 1) { f = 1; next } } /^```$/ { f = 0 } f' \
+		"$SCB_REPO/docs/identity.md")
+	[ -n "$q" ] || fail "no promql block in docs/identity.md"
+	cat >"$t" <<-YAML
+		rule_files: []
+		evaluation_interval: 1m
+		tests:
+		  - interval: 1m
+		    input_series:
+		      - series: 'sockops_cb_peer_connections_total{pod_namespace="a",pod_name="client",peer_identity="0000000a:00000001",peer_address="10.0.0.1",direction="active"}'
+		        values: '0+60x10'
+		      - series: 'sockops_cb_peer_connections_total{pod_namespace="a",pod_name="client",peer_identity="0000000b:00000002",peer_address="10.0.0.1",direction="active"}'
+		        values: '0+120x10'
+		      - series: 'sockops_cb_identity_info{identity="0000000a:00000001",node="n1",namespace="b",pod="server-1",container="x"}'
+		        values: '1x10'
+		      - series: 'sockops_cb_identity_info{identity="0000000b:00000002",node="n2",namespace="b",pod="server-2",container="y"}'
+		        values: '1x10'
+		    promql_expr_test:
+		      - expr: |
+		$(sed 's/^/          /' <<<"$q")
+		        eval_time: 10m
+		        exp_samples:
+		          - labels: '{pod_namespace="a",pod_name="client",peer_namespace="b",peer_pod="server-1"}'
+		            value: 1
+		          - labels: '{pod_namespace="a",pod_name="client",peer_namespace="b",peer_pod="server-2"}'
+		            value: 2
+	YAML
+	run promtool test rules "$t"
+	[ "$status" -eq 0 ] || fail "promtool test rules: $output"
+}
