@@ -496,6 +496,15 @@ container_ip()
 	$PODMAN inspect --format "$fmt" "$1"
 }
 
+# btf_has_sock_cgroup: whether the kernel's BTF has the socket's cgroup
+# pointer (5.15+), which trace and conns of cgroup targets need: the
+# kernel's own answer, not the product's.
+btf_has_sock_cgroup()
+{
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c |
+		awk '/^struct sock_cgroup_data \{/,/^\};/' | grep -q 'struct cgroup \*cgroup;'
+}
+
 # scb_cgroup_manager: podman's cgroup manager here, systemd or cgroupfs.
 scb_cgroup_manager()
 {

@@ -24,13 +24,7 @@ feature()
 	"$SCB" flags --json | jq -r --arg f "$1" 'select(.feature == $f) | .available'
 }
 
-# The kernel's own answers.
-btf_has_sock_cgroup()
-{
-	bpftool btf dump file /sys/kernel/btf/vmlinux format c |
-		awk '/^struct sock_cgroup_data \{/,/^\};/' | grep -q 'struct cgroup \*cgroup;'
-}
-
+# The kernel's own answers (btf_has_sock_cgroup: helpers.bash).
 sockops_has_helper()
 {
 	bpftool feature probe kernel 2>/dev/null |
