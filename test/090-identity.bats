@@ -410,10 +410,10 @@ _conn_with_peer()
 	assert_success
 }
 
-@test "identity: a target's peers are capped (maxPeersPerTarget); connections past the cap count as overflow" {
+@test "identity: a target's peers are capped (maxPeersPerTarget), past the cap counted as overflow; peerSeries false leaves its peer series out" {
 	local ns=$(safename) cfg=$BATS_TEST_TMPDIR/cap.json v
 
-	jq '.identity.maxPeersPerTarget = 2' <<<"$CONFIG" >"$cfg"
+	jq '.identity.maxPeersPerTarget = 2 | .identity.peerSeries = false' <<<"$CONFIG" >"$cfg"
 	make_cgroup
 	make_netns "$ns"
 	ip -n "$ns" link set lo up
@@ -441,6 +441,8 @@ _conn_with_peer()
 	check "$STATS" .identity.learned 5 "every identity was still read"
 	run_scb metrics
 	assert_line --regexp "^sockops_cb_peer_overflow_total\\{container_id=\"$ns\",.*\\} 2\$"
+	# peerSeries false: no per-peer series for it, its own counters stay.
+	refute_line --regexp "^sockops_cb_peer_.*container_id=\"$ns\".*peer_identity="
 }
 
 _fins()
