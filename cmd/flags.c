@@ -84,7 +84,9 @@ static void print_features(bool json)
 	int f;
 
 	if (!json)
-		printf("\n%-22s %-9s %s\n", "FEATURE", "AVAILABLE", "NEEDS / WITHOUT IT");
+		printf("With identity on in the config, the three header-option flags act in the\n"
+		       "handshake only: announce and learn pod identities (docs/identity.md).\n"
+		       "\n%-22s %-9s %s\n", "FEATURE", "AVAILABLE", "NEEDS / WITHOUT IT");
 	for (f = 0; f < SCB_N_FEATURES; f++) {
 		fi = feature_info(f);
 		if (json) {
