@@ -27,8 +27,9 @@ struct scb_id_opt {
 	__u32 pod;
 } __attribute__((packed));
 
-/* Written by nobody: the value a new `peers` entry starts from. */
+/* Written by nobody: the values new entries start from. */
 static const struct scb_peer_counters peer_zero;
+static const struct scb_peer_sock peer_sock_zero;
 
 static __always_inline __u32 peer_rtt_slot(__u32 us)
 {
@@ -139,12 +140,21 @@ peer_entry(struct target_ref *ref, const struct scb_peer_key *k, __u32 max_peers
  * callbacks; create makes it (a connect, an accept). */
 static __always_inline struct scb_peer_sock *peer_sock(struct bpf_sock_ops *skops, bool create)
 {
-	struct bpf_sock *sk = skops->sk;
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct scb_peer_sock *s = bpf_map_lookup_elem(&peer_conns, &cookie);
 
-	if (!sk)
-		return NULL;
-	return bpf_sk_storage_get(&peer_socks, sk, NULL,
-				  create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	if (s || !create)
+		return s;
+	bpf_map_update_elem(&peer_conns, &cookie, &peer_sock_zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&peer_conns, &cookie);
+}
+
+/* The connection is over: its record goes. */
+static __always_inline void peer_sock_end(struct bpf_sock_ops *skops)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+
+	bpf_map_delete_elem(&peer_conns, &cookie);
 }
 
 /* Before the handshake completes, the peer is not known yet. */
@@ -221,7 +231,7 @@ static __always_inline void id_established(struct bpf_sock_ops *skops, struct ta
 }
 
 /* STATE_CB to CLOSE: a failed connect has its entry made here (under
- * the address it was sent to). */
+ * the address it was sent to); the connection's record goes. */
 static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_ref *ref,
 				     __u32 old)
 {
@@ -238,11 +248,12 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
 			__sync_fetch_and_add(&p->failed, 1);
 			peer_flush(p, s);
 		}
-		return;
+	} else {
+		p = bpf_map_lookup_elem(&peers, &s->key);
+		if (p)
+			__sync_fetch_and_add(&p->closed, 1);
 	}
-	p = bpf_map_lookup_elem(&peers, &s->key);
-	if (p)
-		__sync_fetch_and_add(&p->closed, 1);
+	peer_sock_end(skops);
 }
 
 /* The socket's record and its entry (NULL until the handshake made
@@ -300,6 +311,13 @@ static __always_inline void peer_add(struct bpf_sock_ops *skops, bool rto, __u32
 static __always_inline __u32 id_established_flags(__u32 flags, const struct scb_identity *id)
 {
 	return id->mode ? flags & ~SCB_HDR_FLAGS : flags;
+}
+
+/* A learning target sees each connection's CLOSE, where its record in
+ * peer_conns goes: STATE joins its flags. */
+static __always_inline __u32 id_flags(__u32 flags, const struct scb_identity *id)
+{
+	return id->mode & SCB_ID_LEARN ? flags | SCB_FLAG_STATE : flags;
 }
 
 /* TCP_LISTEN_CB of a learning target: the kernel keeps each accepted

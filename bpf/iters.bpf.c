@@ -56,6 +56,7 @@ int scb_conns(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	struct scb_peer_sock *ps;
 	struct scb_conn c = {};
+	__u64 cookie;
 	struct scb_target *t;
 	struct tcp_sock *tp;
 
@@ -68,7 +69,8 @@ int scb_conns(struct bpf_iter__tcp *ctx)
 	if (!t || !t->flags || !(BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) & t->flags))
 		return 0;
 	fill_conn(&c, (struct sock *)tp, tp);
-	ps = bpf_sk_storage_get(&peer_socks, (struct sock *)tp, NULL, 0);
+	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	ps = cookie ? bpf_map_lookup_elem(&peer_conns, &cookie) : NULL;
 	if (ps) {
 		c.peer_node = ps->key.node;
 		c.peer_pod = ps->key.pod;

@@ -51,12 +51,17 @@ struct {
 	__type(value, struct scb_peer_counters);
 } peers SEC(".maps");
 
-/* Per connection of a learning target: its `peers` key. */
+/* Per live connection of a learning target, by socket cookie: its
+ * `peers` key. A preallocated LRU hash rather than socket storage:
+ * socket storage is allocated and freed with every connection, which
+ * cost the connection rate 5% (docs/identity.md). The entry goes at the
+ * connection's CLOSE (learning targets always get STATE); the LRU only
+ * bounds what a lost CLOSE could leave. */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SCB_MAX_PEER_CONNS);
+	__type(key, __u64);
 	__type(value, struct scb_peer_sock);
-} peer_socks SEC(".maps");
+} peer_conns SEC(".maps");
 
 #endif

@@ -177,7 +177,7 @@ static __always_inline bool is_established_op(__u32 op)
 static __always_inline void set_flags(struct bpf_sock_ops *skops, const struct scb_target *t,
 				      __u32 op)
 {
-	__u32 have = skops->bpf_sock_ops_cb_flags, want = have | t->flags;
+	__u32 have = skops->bpf_sock_ops_cb_flags, want = have | id_flags(t->flags, &t->identity);
 
 	if (is_established_op(op))
 		want = id_established_flags(want, &t->identity);

@@ -41,6 +41,7 @@
 /* The option: kind, length, experiment id (2), node (4), pod (4). */
 #define SCB_ID_OPT_LEN		12
 #define SCB_MAX_PEERS		16384	/* (target, peer) entries per node */
+#define SCB_MAX_PEER_CONNS	16384	/* live connections of learning targets */
 #define SCB_PEER_RTT_SLOTS	26	/* log2 µs: [2^i, 2^(i+1)), up to 67 s */
 
 /* Keys of `targets`: a cgroup id, or a netns cookie with this bit set. */

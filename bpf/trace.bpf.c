@@ -86,11 +86,11 @@ struct details {
 };
 
 /* The identity the connection's peer announced, if its target learns
- * them (identity.bpf.h keeps it with the socket). */
-static __always_inline void copy_peer(struct scb_event *e, struct bpf_sock_ops *skops)
+ * them (identity.bpf.h keeps it by socket cookie). */
+static __always_inline void copy_peer(struct scb_event *e)
 {
-	struct bpf_sock *sk = skops->sk;
-	struct scb_peer_sock *ps = sk ? bpf_sk_storage_get(&peer_socks, sk, NULL, 0) : NULL;
+	__u64 cookie = e->cookie;	/* a key on the stack, for older verifiers */
+	struct scb_peer_sock *ps = bpf_map_lookup_elem(&peer_conns, &cookie);
 
 	e->peer_node = ps ? ps->key.node : 0;
 	e->peer_pod = ps ? ps->key.pod : 0;
@@ -126,7 +126,7 @@ static __noinline void emit_details(struct bpf_sock_ops *skops, __u64 key, __u32
 	e->arg[1] = d->arg[1];
 	e->arg[2] = d->arg[2];
 	e->pad2 = 0;
-	copy_peer(e, skops);
+	copy_peer(e);
 	e->bytes_acked = skops->bytes_acked;
 	e->bytes_received = skops->bytes_received;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);

@@ -32,7 +32,7 @@ const struct node_map node_maps[] = {
 	NODE_MAP(trace_lost, offsetof(struct scb_node, trace_lost_fd)),
 	NODE_MAP(build_id, NO_FD),
 	NODE_MAP(peers, offsetof(struct scb_node, peers_fd)),
-	NODE_MAP(peer_socks, NO_FD),
+	NODE_MAP(peer_conns, NO_FD),
 };
 
 const size_t n_node_maps = sizeof(node_maps) / sizeof(node_maps[0]);

@@ -179,6 +179,10 @@ ANN=(--annotation "sockops-cb.io/flag-set=ident")
 
 	connect_n "$cli" "$sip" 4
 	settle "$cli" "$srv"
+	# Each connection's record went with its CLOSE.
+	run bpftool map dump pinned "${SCB_PIN_LINKS%/*}/peer_conns" -j
+	assert_success
+	[ "$(jq length <<<"$output")" -eq 0 ] || fail "connection records left after the close: $output"
 
 	# The server sees the router's address (the client's is masqueraded) ...
 	peers_json "$srv"
