@@ -60,6 +60,8 @@ static __always_inline void id_announce(struct bpf_sock_ops *skops, struct targe
 			__sync_fetch_and_add(&ref->counters->id_not_sent, 1);
 		return;
 	}
+	if (!id)
+		return;
 	opt.kind = id->kind;
 	opt.len = SCB_ID_OPT_LEN;
 	opt.exid = bpf_htons(id->exid);
@@ -136,25 +138,17 @@ peer_entry(struct target_ref *ref, const struct scb_peer_key *k, __u32 max_peers
 	return bpf_map_lookup_elem(&peers, k);
 }
 
-/* The connection's peer record, kept with the socket for its later
- * callbacks; create makes it (a connect, an accept). */
-static __always_inline struct scb_peer_sock *peer_sock(struct bpf_sock_ops *skops, bool create)
+/* The connection's peer record (by its socket's cookie), kept for its
+ * later callbacks; create makes an empty one where there is none. Every
+ * helper call counts here: each is paid per connection. */
+static __always_inline struct scb_peer_sock *peer_sock(__u64 *cookie, bool create)
 {
-	__u64 cookie = bpf_get_socket_cookie(skops);
-	struct scb_peer_sock *s = bpf_map_lookup_elem(&peer_conns, &cookie);
+	struct scb_peer_sock *s = bpf_map_lookup_elem(&peer_conns, cookie);
 
 	if (s || !create)
 		return s;
-	bpf_map_update_elem(&peer_conns, &cookie, &peer_sock_zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&peer_conns, &cookie);
-}
-
-/* The connection is over: its record goes. */
-static __always_inline void peer_sock_end(struct bpf_sock_ops *skops)
-{
-	__u64 cookie = bpf_get_socket_cookie(skops);
-
-	bpf_map_delete_elem(&peer_conns, &cookie);
+	bpf_map_update_elem(&peer_conns, cookie, &peer_sock_zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&peer_conns, cookie);
 }
 
 /* Before the handshake completes, the peer is not known yet. */
@@ -183,13 +177,13 @@ static __always_inline void peer_flush(struct scb_peer_counters *p, struct scb_p
  * the SYN-ACK says more; a connect that fails is counted under it. */
 static __always_inline void id_connect(struct bpf_sock_ops *skops, struct target_ref *ref)
 {
-	struct scb_peer_sock *s = peer_sock(skops, true);
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct scb_peer_sock rec;
 
-	if (!s)
-		return;
-	__builtin_memset(&s->key, 0, sizeof(s->key));
-	s->key.target = ref->key;
-	peer_addr(skops, &s->key);
+	__builtin_memset(&rec, 0, sizeof(rec));
+	rec.key.target = ref->key;
+	peer_addr(skops, &rec.key);
+	bpf_map_update_elem(&peer_conns, &cookie, &rec, BPF_ANY);
 }
 
 /* A netns target's connection has a record of its own, which `conns`
@@ -214,15 +208,18 @@ static __always_inline void id_established(struct bpf_sock_ops *skops, struct ta
 	struct scb_peer_sock *s;
 	struct scb_peer_key k;
 
+	__u64 cookie = bpf_get_socket_cookie(skops);
+
 	__builtin_memset(&k, 0, sizeof(k));
 	k.target = ref->key;
 	peer_addr(skops, &k);
 	id_read(skops, ref, id, passive, &k);
-	s = peer_sock(skops, true);
+	s = peer_sock(&cookie, true);
 	if (!s)
 		return;
 	s->key = k;
-	id_to_sock_record(skops, &k);
+	if (ref->key & SCB_NETNS_BIT)
+		id_to_sock_record(skops, &k);
 	p = peer_entry(ref, &k, id->max_peers);
 	if (!p)
 		return;
@@ -235,7 +232,8 @@ static __always_inline void id_established(struct bpf_sock_ops *skops, struct ta
 static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_ref *ref,
 				     __u32 old)
 {
-	struct scb_peer_sock *s = peer_sock(skops, false);
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct scb_peer_sock *s = peer_sock(&cookie, false);
 	struct scb_peer_counters *p;
 	struct scb_target *t;
 
@@ -253,7 +251,7 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
 		if (p)
 			__sync_fetch_and_add(&p->closed, 1);
 	}
-	peer_sock_end(skops);
+	bpf_map_delete_elem(&peer_conns, &cookie);
 }
 
 /* The socket's record and its entry (NULL until the handshake made
@@ -263,7 +261,8 @@ static __always_inline void id_close(struct bpf_sock_ops *skops, struct target_r
 static __always_inline struct scb_peer_sock *
 peer_of(struct bpf_sock_ops *skops, __u32 state, struct scb_peer_counters **p)
 {
-	struct scb_peer_sock *s = peer_sock(skops, state == TCP_SYN_RECV);
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct scb_peer_sock *s = peer_sock(&cookie, state == TCP_SYN_RECV);
 
 	*p = s && !in_handshake(state) ? bpf_map_lookup_elem(&peers, &s->key) : NULL;
 	return s;

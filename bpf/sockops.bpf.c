@@ -247,9 +247,9 @@ static __always_inline void on_hdr_opt(struct bpf_sock_ops *skops, struct target
 	__sync_fetch_and_add(&ref->counters->hdr_opt, 1);
 	if (!(ref->id_mode & SCB_ID_ANNOUNCE) || op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB)
 		return;
-	t = bpf_map_lookup_elem(&targets, &ref->key);
-	if (t)
-		id_announce(skops, ref, &t->identity, op);
+	/* Sizing needs nothing of the target; writing needs its identity. */
+	t = op == BPF_SOCK_OPS_WRITE_HDR_OPT_CB ? bpf_map_lookup_elem(&targets, &ref->key) : NULL;
+	id_announce(skops, ref, t ? &t->identity : NULL, op);
 }
 
 static __always_inline struct tcp_sock *tcp_of(struct bpf_sock_ops *skops)
