@@ -54,7 +54,7 @@ struct {
 /* Per live connection of a learning target, by socket cookie: its
  * `peers` key. A preallocated LRU hash rather than socket storage:
  * socket storage is allocated and freed with every connection, which
- * cost the connection rate 5% (docs/identity.md). The entry goes at the
+ * cost 6% of the connection rate (docs/performance.md). The entry goes at the
  * connection's CLOSE (learning targets always get STATE); the LRU only
  * bounds what a lost CLOSE could leave. */
 struct {
