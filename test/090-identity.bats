@@ -377,28 +377,47 @@ _conn_with_peer()
 	check "$STATS" .identity.absent 3 "server: no identity in the SYNs"
 }
 
-@test "identity: forged and malformed options are ignored and counted; a forged identity is a hint" {
-	local ns=$(safename) v
+# forge_target NS CONFIG: a learning server on 127.0.0.1:$PORT in a netns
+# NS of the test's own, traced as NS, for forge.
+forge_target()
+{
+	local ns=$1
 
 	make_cgroup
 	make_netns "$ns"
 	ip -n "$ns" link set lo up
 	# The forger's kernel knows no socket for its segments: no RSTs.
 	ip netns exec "$ns" iptables -w -A OUTPUT -p tcp --dport "$PORT" --tcp-flags RST RST -j DROP
-	run_scb attach -c "$SCB_CONFIG" --cgroup "$SCB_CGROUP" --name "$ns" --flags "$FLAGS"
+	run_scb attach -c "$2" --cgroup "$SCB_CGROUP" --name "$ns" --flags "$FLAGS"
 	bg_in_ns "$SCB_CGROUP" "$ns" socat -u TCP-LISTEN:"$PORT",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
 	wait_for_netns_ss "$ns" -l "sport = :$PORT"
+}
 
-	# Values after kind and length: too long, too short, pod 0, another
-	# experiment (not ours: absent), and a well-formed forgery.
-	for v in 534300000001000000020000 5343ff 53430000000100000000 \
-		99990000000100000002 53430000abcd00001234; do
+# forge NS VALUE-HEX...: one forged handshake per option value, each
+# answered; returns once the server accepted them all.
+forge()
+{
+	local ns=$1 v n=0
+
+	shift
+	for v in "$@"; do
 		run ip netns exec "$ns" /usr/bin/python3 "$SCB_TEST_DIR/identity/forge.py" \
 			127.0.0.1 "$PORT" "$v"
 		assert_success
 		assert_output synack
+		n=$((n + 1))
 	done
-	wait_until 10 _passive_n "$ns" 5
+	wait_until 10 _passive_n "$ns" "$n"
+}
+
+@test "identity: forged and malformed options are ignored and counted; a forged identity is a hint" {
+	local ns=$(safename)
+
+	forge_target "$ns" "$SCB_CONFIG"
+	# Values after kind and length: too long, too short, pod 0, another
+	# experiment (not ours: absent), and a well-formed forgery.
+	forge "$ns" 534300000001000000020000 5343ff 53430000000100000000 \
+		99990000000100000002 53430000abcd00001234
 
 	stats_json "$ns"
 	check "$STATS" .identity.malformed 3 "malformed options"
@@ -415,25 +434,13 @@ _conn_with_peer()
 }
 
 @test "identity: a target's peers are capped (maxPeersPerTarget), past the cap counted as overflow; peerSeries false leaves its peer series out" {
-	local ns=$(safename) cfg=$BATS_TEST_TMPDIR/cap.json v
+	local ns=$(safename) cfg=$BATS_TEST_TMPDIR/cap.json
 
 	jq '.identity.maxPeersPerTarget = 2 | .identity.peerSeries = false' <<<"$CONFIG" >"$cfg"
-	make_cgroup
-	make_netns "$ns"
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" iptables -w -A OUTPUT -p tcp --dport "$PORT" --tcp-flags RST RST -j DROP
-	run_scb attach -c "$cfg" --cgroup "$SCB_CGROUP" --name "$ns" --flags "$FLAGS"
-	bg_in_ns "$SCB_CGROUP" "$ns" socat -u TCP-LISTEN:"$PORT",reuseaddr,fork,bind=127.0.0.1 OPEN:/dev/null
-	wait_for_netns_ss "$ns" -l "sport = :$PORT"
-
+	forge_target "$ns" "$cfg"
 	# Four peers by identity, the first twice.
-	for v in 534300000001000000a1 534300000001000000a1 534300000001000000a2 \
-		534300000001000000a3 534300000001000000a4; do
-		run ip netns exec "$ns" /usr/bin/python3 "$SCB_TEST_DIR/identity/forge.py" \
-			127.0.0.1 "$PORT" "$v"
-		assert_success
-	done
-	wait_until 10 _passive_n "$ns" 5
+	forge "$ns" 534300000001000000a1 534300000001000000a1 534300000001000000a2 \
+		534300000001000000a3 534300000001000000a4
 
 	peers_json "$ns"
 	[ "$(jq -s length <<<"$PEERS")" -eq 2 ] || fail "expected the cap's 2 peers, got: $PEERS"
