@@ -121,6 +121,49 @@ while True:
 		fail "every retransmit was one segment: this traffic cannot tell segments from callbacks"
 }
 
+@test "oracle: per-peer retransmits and RTOs (identity) equal the client netns' TcpRetransSegs and TCPTimeouts under 3% random loss, IPv4 and IPv6" {
+	local cfg=$BATS_TEST_TMPDIR/id.json cgc cgs r0 t0 host peers
+
+	# Both ends traced with identity on: the client learns, the server
+	# announces; the client's per-peer rows must add up to the kernel's.
+	scb_write_config "$cfg" '{"maxFlags": ["RTO", "RETRANS", "STATE", "RTT", "WRITE_HDR_OPT",
+		"PARSE_ALL_HDR_OPT"], "identity": {"enabled": true, "node": 7}}'
+	make_cgroup
+	cgc=$SCB_CGROUP
+	run_scb attach -c "$cfg" --cgroup "$cgc" --name "$CLI" --flags RTO,RETRANS,STATE,RTT,PARSE_ALL_HDR_OPT
+	make_cgroup
+	cgs=$SCB_CGROUP
+	run_scb attach -c "$cfg" --cgroup "$cgs" --name "$SRV" --flags STATE,WRITE_HDR_OPT
+	server "$cgs" sink
+	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability 0.03 -j DROP
+	ip netns exec "$NS_S" ip6tables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability 0.03 -j DROP
+
+	r0=$(ns_tcp_counter "$NS_C" RetransSegs)
+	t0=$(ns_tcp_counter "$NS_C" TCPTimeouts)
+	for host in "$SRV4" "$SRV6"; do
+		in_ns "$cgc" "$NS_C" timeout 2 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+buf = bytes(1 << 16)
+while True:
+    s.sendall(buf)' "$host" "$PORT" || true
+	done
+	wait_netns_quiet "$NS_C"
+
+	run_scb peers "$CLI" --json
+	peers=$output
+	[ "$(jq -s 'map(select(.name == "'"$SRV"'")) | length' <<<"$peers")" -eq 2 ] ||
+		fail "expected the server at its IPv4 and IPv6 address, named: $peers"
+	[ "$(jq -s 'map(.retrans) | add' <<<"$peers")" -gt 100 ] ||
+		fail "too few retransmits to tell anything: $peers"
+	expect_equal "per-peer retransmitted segments" "$(jq -s 'map(.retrans) | add' <<<"$peers")" \
+		$(($(ns_tcp_counter "$NS_C" RetransSegs) - r0))
+	expect_equal "per-peer RTOs" "$(jq -s 'map(.rto) | add' <<<"$peers")" \
+		$(($(ns_tcp_counter "$NS_C" TCPTimeouts) - t0))
+}
+
 @test "oracle: connects, active and passive opens equal TcpActiveOpens, ActiveOpens - AttemptFails and PassiveOpens for many short IPv4 and IPv6 connections, some refused" {
 	local cgc cgs a0 af0 p0 made
 
