@@ -20,7 +20,11 @@ CFLAGS ?= -g -O2
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -DSCB_VERSION='"$(VERSION)"'
 INCLUDES := -I$(OUTPUT) -Ibpf -Ilib -Ioutput -Icmd
-LDLIBS := -lbpf -lelf -lz -lcjson
+# libbpf, libelf and zlib linked in, as bpftool and libbpf-tools do: the
+# hook is a process per container, and every shared object it maps costs
+# page faults and relocations before main() (docs/performance.md).
+# Debian ships no static cJSON; it stays shared.
+LDLIBS := -Wl,-Bstatic -lbpf -lelf -lz -Wl,-Bdynamic -lcjson
 # BPF sees the host's uapi headers only through -idirafter, as
 # libbpf-bootstrap does, so vmlinux.h types win.
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \
