@@ -19,23 +19,35 @@ static __always_inline struct cgroup *tcp_sock_cgroup(struct tcp_sock *tp)
 }
 
 /* Walk up from cg: the id of the first cgroup that is stop_id or a live
- * traced target, 0 if none within SCB_ANCESTOR_DEPTH levels. */
-static __always_inline __u64 first_traced(struct cgroup *cg, __u64 stop_id)
+ * traced target, 0 if none within SCB_ANCESTOR_DEPTH levels; *found is
+ * that target's entry (NULL for stop_id or none). */
+static __always_inline __u64 find_traced(struct cgroup *cg, __u64 stop_id,
+					 struct scb_target **found)
 {
 	struct scb_target *t;
 	__u64 id;
 	int i;
 
+	*found = NULL;
 	for (i = 0; i < SCB_ANCESTOR_DEPTH && cg; i++) {
 		id = cg->kn->id;
 		if (id == stop_id)
 			return id;
 		t = bpf_map_lookup_elem(&targets, &id);
-		if (t && !t->removed_ns)
+		if (t && !t->removed_ns) {
+			*found = t;
 			return id;
+		}
 		cg = cg->self.parent ? cg->self.parent->cgroup : NULL;
 	}
 	return 0;
+}
+
+static __always_inline __u64 first_traced(struct cgroup *cg, __u64 stop_id)
+{
+	struct scb_target *t;
+
+	return find_traced(cg, stop_id, &t);
 }
 
 #endif

@@ -31,21 +31,25 @@ struct {
 } trace_events SEC(".maps");
 
 /* The socket's target: its nearest traced cgroup, else its registered
- * network namespace. 0 for an untraced socket. */
-static __always_inline __u64 target_of(struct bpf_sock_ops *skops)
+ * network namespace; 0 for an untraced socket. *learns: see struct who. */
+static __always_inline __u64 target_of(struct bpf_sock_ops *skops, bool *learns)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct scb_target *t;
 	__u64 key;
 
+	*learns = false;
 	if (!sk)
 		return 0;
-	key = first_traced(tcp_sock_cgroup(bpf_skc_to_tcp_sock(sk)), 0);
-	if (key)
-		return key;
-	key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
-	t = bpf_map_lookup_elem(&targets, &key);
-	return t && !t->removed_ns ? key : 0;
+	key = find_traced(tcp_sock_cgroup(bpf_skc_to_tcp_sock(sk)), 0, &t);
+	if (!key) {
+		key = bpf_get_netns_cookie(skops) | SCB_NETNS_BIT;
+		t = bpf_map_lookup_elem(&targets, &key);
+		if (!t || t->removed_ns)
+			return 0;
+	}
+	*learns = t && (t->identity.mode & SCB_ID_LEARN);
+	return key;
 }
 
 static __always_inline bool wanted(__u64 key)
@@ -79,6 +83,13 @@ static __always_inline void copy_addrs(struct scb_event *e, struct bpf_sock_ops 
 	}
 }
 
+/* Whose a record is: the socket's target, and whether that target learns
+ * its peers' identities (only then is there a peer to copy). */
+struct who {
+	__u64 key;
+	bool learns;
+};
+
 /* What one record says beyond the socket: srtt and the type's args. */
 struct details {
 	__u32 srtt_us;
@@ -97,8 +108,8 @@ static __always_inline void copy_peer(struct scb_event *e)
 }
 
 /* One record; never a wake-up (the reader polls, trace.c). */
-static __noinline void emit_details(struct bpf_sock_ops *skops, __u64 key, __u32 type,
-				    struct details *d)
+static __noinline void emit_details(struct bpf_sock_ops *skops, const struct who *w,
+				    __u32 type, struct details *d)
 {
 	__u32 zero = 0;
 	struct scb_event *e;
@@ -113,7 +124,7 @@ static __noinline void emit_details(struct bpf_sock_ops *skops, __u64 key, __u32
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->target = key;
+	e->target = w->key;
 	e->cookie = bpf_get_socket_cookie(skops);
 	e->type = type;
 	e->family = skops->family;
@@ -126,19 +137,22 @@ static __noinline void emit_details(struct bpf_sock_ops *skops, __u64 key, __u32
 	e->arg[1] = d->arg[1];
 	e->arg[2] = d->arg[2];
 	e->pad2 = 0;
-	copy_peer(e);
+	if (w->learns)
+		copy_peer(e);
+	else
+		e->peer_node = e->peer_pod = 0;
 	e->bytes_acked = skops->bytes_acked;
 	e->bytes_received = skops->bytes_received;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* A BPF subprogram takes five arguments at most. */
-static __always_inline void emit(struct bpf_sock_ops *skops, __u64 key, __u32 type,
+static __always_inline void emit(struct bpf_sock_ops *skops, const struct who *w, __u32 type,
 				 __u32 srtt_us, __u32 a0, __u32 a1, __u32 a2)
 {
 	struct details d = { srtt_us, { a0, a1, a2 } };
 
-	emit_details(skops, key, type, &d);
+	emit_details(skops, w, type, &d);
 }
 
 static __always_inline __u32 event_type(__u32 op, __u32 new_state)
@@ -166,49 +180,49 @@ static __always_inline __u32 event_type(__u32 op, __u32 new_state)
 }
 
 /* RTT: see on_rtt() in sockops.bpf.c for what the kernel passes. */
-static __always_inline void emit_rtt(struct bpf_sock_ops *skops, __u64 key)
+static __always_inline void emit_rtt(struct bpf_sock_ops *skops, const struct who *w)
 {
 	__u32 srtt = skops->srtt_us >> 3;
 
 	if (skops->args[1])
-		emit(skops, key, SCB_EV_RTT, skops->args[1] >> 3, skops->args[0], 0, 0);
+		emit(skops, w, SCB_EV_RTT, skops->args[1] >> 3, skops->args[0], 0, 0);
 	else if (srtt)
-		emit(skops, key, SCB_EV_RTT, srtt, srtt, SCB_RTT_SMOOTHED, 0);
+		emit(skops, w, SCB_EV_RTT, srtt, srtt, SCB_RTT_SMOOTHED, 0);
 }
 
 SEC("sockops")
 int scb_trace(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op, type, new = skops->args[1];
+	struct who w;
 	bool closing;
-	__u64 key;
 
 	type = event_type(op, new);
 	closing = op == BPF_SOCK_OPS_STATE_CB && new == TCP_CLOSE &&
 		  (event_mask & (1U << SCB_EV_CLOSE));
 	if (!type || (!(event_mask & (1U << type)) && !closing))
 		return 1;
-	key = target_of(skops);
-	if (!key || !wanted(key))
+	w.key = target_of(skops, &w.learns);
+	if (!w.key || !wanted(w.key))
 		return 1;
 	switch (type) {
 	case SCB_EV_RTT:
-		emit_rtt(skops, key);
+		emit_rtt(skops, &w);
 		break;
 	case SCB_EV_STATE:
 		if (event_mask & (1U << SCB_EV_STATE))
-			emit(skops, key, type, skops->srtt_us >> 3, skops->args[0], new, 0);
+			emit(skops, &w, type, skops->srtt_us >> 3, skops->args[0], new, 0);
 		/* The summary: the reader knows when the connection started. */
 		if (closing)
-			emit(skops, key, SCB_EV_CLOSE, skops->srtt_us >> 3, skops->total_retrans, 0, 0);
+			emit(skops, &w, SCB_EV_CLOSE, skops->srtt_us >> 3, skops->total_retrans, 0, 0);
 		break;
 	case SCB_EV_RTO:
 	case SCB_EV_RETRANS:
-		emit(skops, key, type, skops->srtt_us >> 3, skops->args[0], skops->args[1],
+		emit(skops, &w, type, skops->srtt_us >> 3, skops->args[0], skops->args[1],
 		     skops->args[2]);
 		break;
 	default:	/* a start: the flags the node's program asked for */
-		emit(skops, key, type, skops->srtt_us >> 3, skops->bpf_sock_ops_cb_flags, 0, 0);
+		emit(skops, &w, type, skops->srtt_us >> 3, skops->bpf_sock_ops_cb_flags, 0, 0);
 		break;
 	}
 	return 1;
