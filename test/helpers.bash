@@ -1220,6 +1220,28 @@ scb_two_hosts()
 	ip -n "$NS_S" link set vs up
 }
 
+# check_rtt_40ms STATS: the RTT values of a connection with 20 ms of netem
+# delay each way (stats --json) are in the bucket holding 40 ms: every one,
+# or, under emulation (qemu without KVM), where the guest's timers and
+# softirqs run late by tens of ms (more when the host is busy) and the
+# kernel's own RTT of the connection spreads as much, what must still
+# hold: nothing below 2 x 20 ms (no unit or shift error), and the lowest
+# values and the median in that bucket.
+check_rtt_40ms()
+{
+	if [ "$(systemd-detect-virt 2>/dev/null)" != qemu ]; then
+		check "$1" '[.rtt_hist_us[] | select(.count > 0) | [.low, .high]] | unique' \
+			'[[32768,65535]]' "every value between 32.8 and 65.5 ms"
+		return
+	fi
+	check "$1" '[.rtt_hist_us[] | select(.count > 0) | .low] | min >= 32768' true \
+		"no value below 32.8 ms"
+	check "$1" '[.rtt_hist_us[] | select(.count > 0) | .high] | min <= 65535' true \
+		"the lowest values between 32.8 and 65.5 ms"
+	check "$1" '.rtt_percentiles_us.p50 | . >= 32768 and . <= 65535' true \
+		"the median between 32.8 and 65.5 ms"
+}
+
 # kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or later.
 kernel_at_least()
 {

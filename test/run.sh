@@ -25,7 +25,8 @@
 # --kernels adds the kernel matrix (test/kernels/run.sh: Debian's 5.10, 6.1
 # and 6.12 kernels in qemu, the kernel-contract suite in each): each of its
 # tests counts once per kernel, as the behaviour on that kernel.
-# FILEs narrow the bats part (default test/*.bats).  --unit-only touches
+# FILEs narrow the bats part (default test/*.bats), and SCB_BATS_FILTER=RE
+# to the tests whose name matches RE (bats --filter).  --unit-only touches
 # nothing of the node: no podman, no `sockops-cb unload`, no containers.conf;
 # its leftover check only looks for the unit tests' own cgroups.  Expects
 # test/setup.sh and make to have run (make test does both).
@@ -239,7 +240,7 @@ run_bats_tests()
 	[ ${#files[@]} -gt 0 ] || files=(test/*.bats test/kernels/features.bats)
 	[ -e "${files[0]}" ] || return 0
 
-	bats --tap "${files[@]}" 2>&1 | tee "$log"
+	bats --tap ${SCB_BATS_FILTER:+--filter "$SCB_BATS_FILTER"} "${files[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	tap_count "$log" bats
 	tap_check_plan "$log" bats || return 0

@@ -9,7 +9,8 @@
 # `make test MATRIX=0` (unit tests, their ASan+UBSan and valgrind reruns,
 # every bats file: all of `make test` but the matrix, which cannot nest),
 # then the contract, and prints the sum of both summaries last;
-# SCB_KERNEL_FILES="F..." runs only those files.
+# SCB_KERNEL_FILES="F..." runs only those files (SCB_BATS_FILTER=RE: only
+# their tests whose name matches RE).
 # Lines starting "SCB-JOB " are data for run.sh.
 
 set -euo pipefail

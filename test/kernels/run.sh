@@ -68,7 +68,7 @@ first_container()
 # one_kernel K RUNDIR: the job in K's VM; its row of the table.
 one_kernel()
 {
-	local k=$1 dir=$2/$1 log rc=0 summary passed failed
+	local k=$1 dir=$2/$1 log rc=0 summary passed failed filter=${SCB_BATS_FILTER:-}
 
 	mkdir -p "$dir"
 	log=$dir/output
@@ -76,7 +76,7 @@ one_kernel()
 	# In the background, so that a TERM to us can stop it (vm.sh kills
 	# its qemu and removes its files on TERM).
 	"$SCB_KERNELS_DIR/vm.sh" "$k" --src "$SCB_REPO" --log "$dir" --timeout "$TIMEOUT" -- \
-		"FULL=${FULL:-} SCB_KERNEL_FILES='${SCB_KERNEL_FILES:-}' bash test/kernels/job.sh" \
+		"FULL=${FULL:-} SCB_KERNEL_FILES='${SCB_KERNEL_FILES:-}' SCB_BATS_FILTER=${filter@Q} bash test/kernels/job.sh" \
 		>"$log" 2>"$dir/vm.stderr" &
 	VM_PID=$!
 	wait "$VM_PID" || rc=$?
