@@ -57,7 +57,7 @@ static __always_inline void id_announce(struct bpf_sock_ops *skops, struct targe
 		return;
 	if (op == BPF_SOCK_OPS_HDR_OPT_LEN_CB) {
 		if (bpf_reserve_hdr_opt(skops, SCB_ID_OPT_LEN, 0))
-			__sync_fetch_and_add(&ref->counters->id_not_sent, 1);
+			__sync_fetch_and_add(&ref->shared->id_not_sent, 1);
 		return;
 	}
 	if (!id)
@@ -68,9 +68,9 @@ static __always_inline void id_announce(struct bpf_sock_ops *skops, struct targe
 	opt.node = bpf_htonl(id->node);
 	opt.pod = bpf_htonl((__u32)ref->key);
 	if (bpf_store_hdr_opt(skops, &opt, sizeof(opt), 0))
-		__sync_fetch_and_add(&ref->counters->id_not_sent, 1);
+		__sync_fetch_and_add(&ref->shared->id_not_sent, 1);
 	else
-		__sync_fetch_and_add(&ref->counters->id_sent, 1);
+		__sync_fetch_and_add(&ref->shared->id_sent, 1);
 }
 
 /* The peer's option: from the SYN-ACK that completed an active open, or
@@ -82,7 +82,7 @@ static __always_inline void id_read(struct bpf_sock_ops *skops, struct target_re
 {
 	__u8 buf[SCB_ID_OPT_MAX] = {};
 	struct scb_id_opt *opt = (void *)buf;
-	struct scb_counters *c = ref->counters;
+	struct scb_shared_counters *c = ref->shared;
 	long ret;
 
 	buf[0] = id->kind;
@@ -131,7 +131,7 @@ peer_entry(struct target_ref *ref, const struct scb_peer_key *k, __u32 max_peers
 		return p;
 	if (ref->shared->peers >= max_peers ||
 	    bpf_map_update_elem(&peers, k, &peer_zero, BPF_NOEXIST)) {
-		__sync_fetch_and_add(&ref->counters->peer_overflow, 1);
+		__sync_fetch_and_add(&ref->shared->peer_overflow, 1);
 		return NULL;
 	}
 	__sync_fetch_and_add(&ref->shared->peers, 1);

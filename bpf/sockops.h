@@ -133,7 +133,12 @@ struct scb_target {
 	__u64 timeout_established; /* established, retries ran out */	\
 	__u64 retrans_loss;	/* retrans segments sent in loss (RTO) */	\
 	__u64 rto_streak_max;	/* most RTOs in a row on a connection */	\
-	__u64 segs_out_closed;	/* data segments sent by closed connections */ \
+	__u64 segs_out_closed;	/* data segments sent by closed connections */
+
+/* Identity in the handshake (identity.bpf.h): at most a few per
+ * connection, so shared, not per CPU (56 B per CPU is 14 KiB per
+ * container on 256 CPUs). */
+#define SCB_ID_COUNTERS							\
 	__u64 id_sent;		/* SYN/SYN-ACKs that carried our identity */ \
 	__u64 id_not_sent;	/* no room for it (or not written) */	\
 	__u64 id_learned;	/* handshakes where the peer's was read */ \
@@ -153,6 +158,7 @@ struct scb_shared_counters {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 	__u64 rtt_hist[SCB_RTT_SLOTS];
 	__u64 peers;		/* entries this target has in `peers` */
+	SCB_ID_COUNTERS
 };
 
 /* Where a cgroup target's counters live. */
@@ -185,6 +191,7 @@ struct scb_stats {
 	__u32 states[SCB_TCP_STATES][SCB_TCP_STATES];
 	__u64 rtt_hist[SCB_RTT_SLOTS];
 	__u64 peers;
+	SCB_ID_COUNTERS
 };
 
 /* Key of `peers`: one target and one peer, by identity and address. */

@@ -138,17 +138,10 @@ static void sum_pcpu(struct scb_stats *out, const struct scb_counters *s)
 	out->timeout_established += s->timeout_established;
 	out->rto_streak_max = max_u64(out->rto_streak_max, s->rto_streak_max);
 	out->segs_out_closed += s->segs_out_closed;
-	out->id_sent += s->id_sent;
-	out->id_not_sent += s->id_not_sent;
-	out->id_learned += s->id_learned;
-	out->id_absent += s->id_absent;
-	out->id_malformed += s->id_malformed;
-	out->id_no_syn += s->id_no_syn;
-	out->peer_overflow += s->peer_overflow;
 }
 
-/* The shared part: transitions and the RTT histogram, whose sum is
- * rtt_samples (one atomic less per RTT callback). */
+/* The shared part: transitions, the RTT histogram, whose sum is
+ * rtt_samples (one atomic less per RTT callback), and identity's. */
 static void add_shared(struct scb_stats *out, const struct scb_shared_counters *sh)
 {
 	int i, j;
@@ -161,6 +154,13 @@ static void add_shared(struct scb_stats *out, const struct scb_shared_counters *
 		out->rtt_samples += sh->rtt_hist[i];
 	}
 	out->peers += sh->peers;
+	out->id_sent += sh->id_sent;
+	out->id_not_sent += sh->id_not_sent;
+	out->id_learned += sh->id_learned;
+	out->id_absent += sh->id_absent;
+	out->id_malformed += sh->id_malformed;
+	out->id_no_syn += sh->id_no_syn;
+	out->peer_overflow += sh->peer_overflow;
 }
 
 /* A live cgroup target: 0, or -1 when key has no storage. */
