@@ -65,6 +65,17 @@ first_container()
 	sed -n 's/^# first container (\([a-z]*\)): \([0-9]*\) ms$/\2 ms (\1)/p' "$1" | tail -n1
 }
 
+# oracles LOG: "P/N": of the N tests comparing a number with the kernel's
+# own accounting (named "oracle: ..."), P passed (a skip is no pass).
+oracles()
+{
+	awk '/^(not )?ok [0-9]+ .*oracle: / {
+		n++
+		if ($1 == "ok" && !/# skip/) p++
+	}
+	END { printf "%d/%d", p, n }' "$1"
+}
+
 # one_kernel K RUNDIR: the job in K's VM; its row of the table.
 one_kernel()
 {
@@ -99,10 +110,10 @@ one_kernel()
 	}
 	TOTAL_PASSED=$((TOTAL_PASSED + passed))
 	TOTAL_FAILED=$((TOTAL_FAILED + failed))
-	ROWS+=("$(printf '%-7s | %-22s | %6s | %7s | %-21s | %6s | %6s | %s' "$k" \
+	ROWS+=("$(printf '%-7s | %-22s | %6s | %7s | %-21s | %7s | %6s | %6s | %s' "$k" \
 		"$(datum "$log" uname_r)" "$(sed -n 's/^boot_s=//p' "$dir/timing" 2>/dev/null)" \
-		"$(datum "$log" build_s)" "$(first_container "$log")" "$passed" "$failed" \
-		"$(datum "$log" features)")")
+		"$(datum "$log" build_s)" "$(first_container "$log")" "$(oracles "$log")" \
+		"$passed" "$failed" "$(datum "$log" features)")")
 }
 
 main()
@@ -121,8 +132,8 @@ main()
 		one_kernel "$k" "$run"
 	done
 	echo
-	printf '%-7s | %-22s | %6s | %7s | %-21s | %6s | %6s | %s\n' kernel "uname -r" "boot s" \
-		"build s" "first container" passed failed features
+	printf '%-7s | %-22s | %6s | %7s | %-21s | %7s | %6s | %6s | %s\n' kernel "uname -r" "boot s" \
+		"build s" "first container" oracles passed failed features
 	for row in "${ROWS[@]}"; do
 		echo "$row"
 	done
