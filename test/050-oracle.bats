@@ -63,6 +63,33 @@ expect_equal()
 	echo "# $1: ours $2 = kernel $3"
 }
 
+# drop_randomly P: the server's netns drops each segment to $PORT with
+# probability P (IPv4 and IPv6): loss the kernel recovers from by fast
+# retransmits and by RTOs.
+drop_randomly()
+{
+	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability "$1" -j DROP
+	ip netns exec "$NS_S" ip6tables -w -A INPUT -p tcp --dport "$PORT" \
+		-m statistic --mode random --probability "$1" -j DROP
+}
+
+# bulk_to_server CG: from cgroup CG in $NS_C, 2 s of bulk data to the
+# server over IPv4, then 2 s over IPv6.
+bulk_to_server()
+{
+	local host
+
+	for host in "$SRV4" "$SRV6"; do
+		in_ns "$1" "$NS_C" timeout 2 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+buf = bytes(1 << 16)
+while True:
+    s.sendall(buf)' "$host" "$PORT" || true
+	done
+}
+
 # hist_min_high STATS: the upper bound (µs) of the lowest non-empty RTT
 # bucket, or -1.
 hist_min_high()
@@ -71,17 +98,14 @@ hist_min_high()
 }
 
 @test "oracle: retransmitted segments, RTOs and failed retransmits equal the client netns' TcpRetransSegs, TCPTimeouts and TCPRetransFail under 3% random loss, IPv4 and IPv6" {
-	local out=$BATS_TEST_TMPDIR/retrans.json cg r0 t0 f0 host
+	local out=$BATS_TEST_TMPDIR/retrans.json cg r0 t0 f0
 	local calls segs
 
 	traced "$CLI" RTO+RETRANS+STATE+RTT
 	cg=$SCB_CGROUP
 	make_cgroup
 	server "$SCB_CGROUP" sink
-	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$PORT" \
-		-m statistic --mode random --probability 0.03 -j DROP
-	ip netns exec "$NS_S" ip6tables -w -A INPUT -p tcp --dport "$PORT" \
-		-m statistic --mode random --probability 0.03 -j DROP
+	drop_randomly 0.03
 
 	# Every retransmit callback, as trace sees it, to show the traffic
 	# tells segments from callbacks.
@@ -89,14 +113,7 @@ hist_min_high()
 	r0=$(ns_tcp_counter "$NS_C" RetransSegs)
 	t0=$(ns_tcp_counter "$NS_C" TCPTimeouts)
 	f0=$(ns_tcp_counter "$NS_C" TCPRetransFail)
-	for host in "$SRV4" "$SRV6"; do
-		in_ns "$cg" "$NS_C" timeout 2 python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-buf = bytes(1 << 16)
-while True:
-    s.sendall(buf)' "$host" "$PORT" || true
-	done
+	bulk_to_server "$cg"
 	wait_netns_quiet "$NS_C"
 	stats_json "$CLI"
 	kill -INT "$SCB_TRACE_PID"
@@ -122,7 +139,7 @@ while True:
 }
 
 @test "oracle: per-peer retransmits and RTOs (identity) equal the client netns' TcpRetransSegs and TCPTimeouts under 3% random loss, IPv4 and IPv6" {
-	local cfg=$BATS_TEST_TMPDIR/id.json cgc cgs r0 t0 host peers
+	local cfg=$BATS_TEST_TMPDIR/id.json cgc cgs r0 t0 peers
 
 	# Both ends traced with identity on: the client learns, the server
 	# announces; the client's per-peer rows must add up to the kernel's.
@@ -135,21 +152,11 @@ while True:
 	cgs=$SCB_CGROUP
 	run_scb attach -c "$cfg" --cgroup "$cgs" --name "$SRV" --flags STATE,WRITE_HDR_OPT
 	server "$cgs" sink
-	ip netns exec "$NS_S" iptables -w -A INPUT -p tcp --dport "$PORT" \
-		-m statistic --mode random --probability 0.03 -j DROP
-	ip netns exec "$NS_S" ip6tables -w -A INPUT -p tcp --dport "$PORT" \
-		-m statistic --mode random --probability 0.03 -j DROP
+	drop_randomly 0.03
 
 	r0=$(ns_tcp_counter "$NS_C" RetransSegs)
 	t0=$(ns_tcp_counter "$NS_C" TCPTimeouts)
-	for host in "$SRV4" "$SRV6"; do
-		in_ns "$cgc" "$NS_C" timeout 2 python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-buf = bytes(1 << 16)
-while True:
-    s.sendall(buf)' "$host" "$PORT" || true
-	done
+	bulk_to_server "$cgc"
 	wait_netns_quiet "$NS_C"
 
 	run_scb peers "$CLI" --json
