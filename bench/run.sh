@@ -89,6 +89,10 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 		verdict "all four: ns per callback over the floor's, $w" \
 			"$(diff "$(cb all "$w")" "$(cb floor "$w")")" "<=" 40
 		info "  floor, empty program: ns per callback, $w" "$(cb floor "$w")"
+		# The least a per-pod RTT histogram can cost: the floor plus
+		# one histogram update, no lookup of whose it is.
+		info "  the RTT histogram alone: ns per callback over the floor's, $w" \
+			"$(diff "$(cb hfine "$w")" "$(cb floor "$w")")"
 	done
 	for w in rr crr; do
 		verdict "all four: $w rate / no program, minus the floor's" \
@@ -131,6 +135,8 @@ if [ -s "$ATT" ] && [[ " ${BENCHES[*]} " == *" attach "* ]]; then
 	verdict "hook createRuntime, first container (ms, median)" "$(a first)" "<=" 40
 	info "  first container through libbpf's loader, kernels before 5.17 (ms)" "$(a first-libbpf)"
 	info "  process floor: /bin/true, whole process (ms)" "$(a true)"
+	info "  sockops-cb --version over /bin/true: exec and linking, no work (ms)" \
+		"$(awk -v a="$(a version)" -v b="$(a true)" 'BEGIN { print a - b }')"
 	info "  libbpf reading and parsing the kernel's BTF (ms)" "$(a btf)"
 	mem=$(sed -n 's/.*on 256 possible CPUs: ~\([0-9]*\) KiB.*/\1/p' "$BENCH_OUT/attach.txt" 2>/dev/null)
 	verdict "kernel memory per container on 256 possible CPUs (KiB)" "${mem:-nan}" "<=" 64
