@@ -10,6 +10,10 @@
  * of, with nothing written into it. Its cost over the floor is the ring
  * buffer's own, which no per-event stream can go below.
  *
+ * Built with -DFLOOR_HIST=3, the floor plus one counter: the RTT sample
+ * added atomically to one shared map value, the least any program that
+ * counts can touch per callback.
+ *
  * Built with -DFLOOR_HIST=1 or 2, the floor plus an RTT histogram update
  * at each RTT_CB: 1 as sockops-cb counted before the SLO work (32 log2
  * buckets in per-CPU storage), 2 as it counts now (bpf/rtthist.h: 192
@@ -77,6 +81,22 @@ static __always_inline void rtt(struct bpf_sock_ops *skops)
 	if (us > c->max)
 		c->max = us;
 	__sync_fetch_and_add(&sh->rtt_hist[scb_rtt_slot(us)], 1);
+}
+#elif FLOOR_HIST == 3
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sum SEC(".maps");
+
+static __always_inline void rtt(struct bpf_sock_ops *skops)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&sum, &zero);
+
+	if (v)
+		__sync_fetch_and_add(v, skops->args[0]);
 }
 #else
 static __always_inline void rtt(struct bpf_sock_ops *skops)

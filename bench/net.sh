@@ -26,6 +26,9 @@
 #          ring buffer record per callback `trace` makes an event of,
 #          drained every 10 ms by bench/ringdrain.c: the floor of any
 #          per-event stream
+#   count1 floor plus one shared counter added to at each RTT callback:
+#          the least a counting program can cost (not run by default:
+#          BENCH_CONFIGS="floor count1 hfine all")
 #   hlog2  floor plus the RTT histogram as it was (32 log2 buckets per CPU)
 #   hfine  floor plus the RTT histogram as it is (192 log-linear buckets,
 #          shared): hfine - hlog2 is what the finer histogram costs per
@@ -111,6 +114,9 @@ case " ${CONFIGS[*]} " in
 *" hlog2 "*) floor_load hlog2 "$(floor_pin hlog2)" -DFLOOR_HIST=1 ;;
 esac
 case " ${CONFIGS[*]} " in
+*" count1 "*) floor_load count1 "$(floor_pin count1)" -DFLOOR_HIST=3 ;;
+esac
+case " ${CONFIGS[*]} " in
 *" hfine "*) floor_load hfine "$(floor_pin hfine)" -DFLOOR_HIST=2 ;;
 esac
 case " ${CONFIGS[*]} " in
@@ -167,7 +173,7 @@ setup()
 			'.[] | select(.type == "tracepoint" and (.id as $i | $b | index($i) | not)) | .id')
 		[ -n "$PEER_IDS" ] || bench_die "no bpftrace programs found"
 		;;
-	floor | hlog2 | hfine)
+	floor | hlog2 | hfine | count1)
 		floor_attach "$(floor_pin "$1")"
 		;;
 	sfloor)
@@ -212,7 +218,7 @@ teardown()
 		bench_kill "$PEER_PID"
 		PEER_PID=
 		;;
-	floor | sfloor | hlog2 | hfine)
+	floor | sfloor | hlog2 | hfine | count1)
 		pin=$(floor_pin "$1")
 		if [ -n "$DRAIN_PID" ]; then
 			bench_kill "$DRAIN_PID"
@@ -240,7 +246,7 @@ intact()
 # "id run_time_ns run_cnt" of our program, or summed over the peer's.
 prog_counters()
 {
-	if [[ $1 =~ ^(floor|sfloor|hlog2|hfine)$ ]]; then
+	if [[ $1 =~ ^(floor|sfloor|hlog2|hfine|count1)$ ]]; then
 		bpftool prog show pinned "$(floor_pin "$1")" -j |
 			jq -r '"\(.id) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 	elif [ "$1" = peer ]; then
@@ -268,16 +274,20 @@ trace_prog_id()
 		awk '$1 == "link_type:" && $2 == "cgroup" { l = 1 } l && $1 == "prog_id:" { print $2; exit }'
 }
 
-# "events lost": events a reader's program makes -- one per counted
-# callback -- over both targets; losses are the reader's own to report
-# (its stderr at exit), so 0 here.
+# scb_events: "EVENTS LOST HDR_OPT" -- the events the two targets'
+# counters record, the records trace readers dropped (node-wide), and the
+# header-option callbacks (identity: at handshakes only).
 scb_events()
 {
-	"$SCB" stats --json 2>/dev/null | jq -rs --arg a "$T_SRV" --arg b "$T_CLI" '
+	local lost
+
+	lost=$("$SCB" metrics 2>/dev/null |
+		awk '$1 == "sockops_cb_trace_events_lost_total" { print $2 }')
+	"$SCB" stats --json 2>/dev/null | jq -rs --arg a "$T_SRV" --arg b "$T_CLI" --arg l "${lost:-0}" '
 		map(select(.id == $a or .id == $b)) |
 		"\(map(.established_active + .established_passive + .connect + .listen
 		      + .closed + .rto + .retrans + .rtt_samples
-		      + ([.state_transitions[]] | add // 0)) | add // 0) 0"'
+		      + ([.state_transitions[]] | add // 0)) | add // 0) \($l) \(map(.hdr_opt) | add // 0)"'
 }
 
 # IRQ-work interrupts, all CPUs: what a BPF_RB_FORCE_WAKEUP (or a ring
@@ -325,32 +335,34 @@ wall_run()
 
 cost_run()
 {
-	local round=$1 cfg=$2 w out p0 p1 e0 e1 r0 r1 i0 i1 rows
+	local round=$1 cfg=$2 w out p0 p1 e0 e1 r0 r1 i0 i1 rows ev0 lo0 ho0 ev1 lo1 ho1
 
 	for _ in 1 2 3; do
 		rows=
 		setup "$cfg"
 		for w in "${WORKLOADS[@]}"; do
 			p0=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor | hlog2 | hfine) e0="0 0" ;; *) e0=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor | hlog2 | hfine | count1) e0="0 0 0" ;; *) e0=$(scb_events) ;; esac
 			r0=$(proc_counters "$TRACE_PID")
 			i0=$(irq_work)
 			out=$("run_$w")
 			i1=$(irq_work)
 			p1=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor | hlog2 | hfine) e1="0 0" ;; *) e1=$(scb_events) ;; esac
+			case $cfg in peer | floor | sfloor | hlog2 | hfine | count1) e1="0 0 0" ;; *) e1=$(scb_events) ;; esac
 			r1=$(proc_counters "$TRACE_PID")
 			read -r id0 rt0 rc0 <<<"$p0"
 			read -r id1 rt1 rc1 <<<"$p1"
+			read -r ev0 lo0 ho0 <<<"$e0"
+			read -r ev1 lo1 ho1 <<<"$e1"
 			[ "$id0" = "$id1" ] || { rows=BAD; break; }
 			# cost round cfg workload rate count d_run_time_ns d_run_cnt
 			# d_events d_reader_cpu_ns d_reader_wakeups d_events_lost
-			# d_irq_work
-			rows+=$(printf 'cost\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' \
+			# d_irq_work d_hdr_opt_callbacks
+			rows+=$(printf 'cost\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' \
 				"$round" "$cfg" "$w" "${out%% *}" "${out#* }" \
-				"$((rt1 - rt0))" "$((rc1 - rc0))" "$((${e1% *} - ${e0% *}))" \
+				"$((rt1 - rt0))" "$((rc1 - rc0))" "$((ev1 - ev0))" \
 				"$((${r1% *} - ${r0% *}))" "$((${r1#* } - ${r0#* }))" \
-				"$((${e1#* } - ${e0#* }))" "$((i1 - i0))")$'\n'
+				"$((lo1 - lo0))" "$((i1 - i0))" "$((ho1 - ho0))")$'\n'
 		done
 		if [ "$rows" != BAD ] && intact "$cfg"; then
 			teardown "$cfg"
