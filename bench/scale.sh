@@ -12,7 +12,7 @@
 #   - a Prometheus scrape of them all: `sockops-cb serve` on 127.0.0.1,
 #     scraped with curl (the whole HTTP exchange), and `metrics`
 #   - ns per callback of our program (bpf_stats, rr and crr loads of
-#     net.sh's setup) with 2 targets, then with N+2 attached
+#     net.sh's setup) with 2 targets, then with N+2 attached, then with 2 again
 #   - poststop cost around N, N/2, N/10 and 10 attached while tearing down
 #
 #   bench/scale.sh             # BENCH_SCALE_N=1000 BENCH_ROUNDS=10
@@ -189,6 +189,10 @@ for ((i = N; i >= 1; i--)); do
 		bench_die "hook poststop $i failed"
 	row poststop "$i" "$v"
 done
+# The 2-target cost again: its rows before and after bracket the N-target
+# phase, so a drift of the VM between the phases is not read as scale.
+bench_msg "callback cost with 2 targets again, $BENCH_ROUNDS rounds"
+callback_cost 2
 
 ###############################################################################
 # Report.
@@ -226,7 +230,7 @@ echo "   (stats --json, list --json, stats, a scrape of serve (curl's time_total
 echo "   median (min-max) of $BENCH_ROUNDS; stats --json $STATS_BYTES bytes; the scrape $SCRAPE_BYTES bytes,"
 echo "   $SCRAPE_SERIES series, all $SCRAPE_TARGETS targets)"
 echo
-echo "== ns per callback (bpf_stats), all four flags: 2 targets vs $((N + 2)) =="
+echo "== ns per callback (bpf_stats), all four flags: 2 targets (before and after) vs $((N + 2)) =="
 for w in rr crr; do
 	a=$(col "cb-2-$w" | median)
 	b=$(col "cb-$N-$w" | median)
