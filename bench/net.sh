@@ -246,7 +246,7 @@ intact()
 # "id run_time_ns run_cnt" of our program, or summed over the peer's.
 prog_counters()
 {
-	if [[ $1 =~ ^(floor|sfloor|hlog2|hfine|count1)$ ]]; then
+	if is_floor "$1"; then
 		bpftool prog show pinned "$(floor_pin "$1")" -j |
 			jq -r '"\(.id) \(.run_time_ns // 0) \(.run_cnt // 0)"'
 	elif [ "$1" = peer ]; then
@@ -274,6 +274,12 @@ trace_prog_id()
 		awk '$1 == "link_type:" && $2 == "cgroup" { l = 1 } l && $1 == "prog_id:" { print $2; exit }'
 }
 
+# Is configuration $1 a build of bench/floor.bpf.c (no sockops-cb)?
+is_floor()
+{
+	[[ " floor sfloor hlog2 hfine count1 " == *" $1 "* ]]
+}
+
 # scb_events: "EVENTS LOST HDR_OPT" -- the events the two targets'
 # counters record, the records trace readers dropped (node-wide), and the
 # header-option callbacks (identity: at handshakes only).
@@ -288,6 +294,16 @@ scb_events()
 		"\(map(.established_active + .established_passive + .connect + .listen
 		      + .closed + .rto + .retrans + .rtt_samples
 		      + ([.state_transitions[]] | add // 0)) | add // 0) \($l) \(map(.hdr_opt) | add // 0)"'
+}
+
+# events_of CFG: scb_events, or zeros where sockops-cb is not loaded.
+events_of()
+{
+	if [ "$1" = peer ] || is_floor "$1"; then
+		echo "0 0 0"
+	else
+		scb_events
+	fi
 }
 
 # IRQ-work interrupts, all CPUs: what a BPF_RB_FORCE_WAKEUP (or a ring
@@ -342,13 +358,13 @@ cost_run()
 		setup "$cfg"
 		for w in "${WORKLOADS[@]}"; do
 			p0=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor | hlog2 | hfine | count1) e0="0 0 0" ;; *) e0=$(scb_events) ;; esac
+			e0=$(events_of "$cfg")
 			r0=$(proc_counters "$TRACE_PID")
 			i0=$(irq_work)
 			out=$("run_$w")
 			i1=$(irq_work)
 			p1=$(prog_counters "$cfg")
-			case $cfg in peer | floor | sfloor | hlog2 | hfine | count1) e1="0 0 0" ;; *) e1=$(scb_events) ;; esac
+			e1=$(events_of "$cfg")
 			r1=$(proc_counters "$TRACE_PID")
 			read -r id0 rt0 rc0 <<<"$p0"
 			read -r id1 rt1 rc1 <<<"$p1"

@@ -70,17 +70,16 @@ NET=$BENCH_OUT/net.tsv
 if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 	cb() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $8 > 0 { print $7 / $8 }' "$NET" | med; }
 	ev() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $9 > 0 { print $7 / $9 }' "$NET" | med; }
-	# per transaction: rr request+response, crr connection, bulk 64 KiB
-	pertr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 {
-		print $7 / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med; }
+	# pertr COL CFG W: column COL of the cost rows per transaction (rr
+	# request+response, crr connection, bulk 64 KiB), median
+	pertr() { awk -F'\t' -v k="$1" -v c="$2" -v w="$3" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 {
+		print $k / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med; }
+	cbtr() { pertr 8 "$@"; }	# program runs per transaction
 	ratio() {
 		awk -F'\t' -v want="$1" -v wl="$2" '$1 == "wall" && $4 == wl {
 			if ($3 == "base") { if (pend && prev != "") print val / ((prev + $5) / 2); pend = 0; prev = $5 }
 			else { pend = ($3 == want); val = $5 } }' "$NET" | med
 	}
-	# program runs per transaction
-	cbtr() { awk -F'\t' -v c="$1" -v w="$2" '$1 == "cost" && $3 == c && $4 == w && $6 > 0 {
-		print $8 / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med; }
 	diff() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "nan" || b == "nan" || a == "" || b == "") ? "nan" : a - b }'; }
 	# Every budget is against a floor measured in the same run, so it
 	# holds on any VM: bench/floor.bpf.c asks for the same callbacks with
@@ -93,8 +92,10 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 		# one histogram update, no lookup of whose it is.
 		info "  the RTT histogram alone: ns per callback over the floor's, $w" \
 			"$(diff "$(cb hfine "$w")" "$(cb floor "$w")")"
-		info "  one shared counter alone (count1): ns per callback over the floor's, $w" \
-			"$(diff "$(cb count1 "$w")" "$(cb floor "$w")")"
+		# count1 is run on request only (BENCH_CONFIGS).
+		[ "$(cb count1 "$w")" = nan ] ||
+			info "  one shared counter alone (count1): ns per callback over the floor's, $w" \
+				"$(diff "$(cb count1 "$w")" "$(cb floor "$w")")"
 	done
 	for w in rr crr; do
 		verdict "all four: $w rate / no program, minus the floor's" \
@@ -115,8 +116,7 @@ if [ -s "$NET" ] && [[ " ${BENCHES[*]} " == *" net "* ]]; then
 	# many ACKs carry an RTT sample moves from run to run.
 	for w in rr bulk; do
 		verdict "identity on: header-option callbacks per $w transaction" \
-			"$(awk -F'\t' -v w="$w" '$1 == "cost" && $3 == "ident" && $4 == w && $6 > 0 {
-				print $14 / ((w == "bulk") ? $6 / 65536 : $6) }' "$NET" | med)" "<=" 0.01
+			"$(pertr 14 ident "$w")" "<=" 0.01
 		info "  identity on: callbacks per $w transaction over identity off" \
 			"$(diff "$(cbtr ident "$w")" "$(cbtr all "$w")")"
 	done
